@@ -1,0 +1,62 @@
+//! Resolution stated by image headers. Phones and many tools write placeholders (72 dpi, 1:1 aspect),
+//! so a stated value is kept only if it implies a plausible paper size.
+
+/// JFIF APP0 density, when its unit is dots per inch or per centimetre.
+pub fn jfif(data: &[u8]) -> Option<f32> {
+    // SOI, then APP0 "JFIF\0" version(2) units(1) x(2) y(2)
+    let app0 = data.get(2..20)?;
+    if app0[0..2] != [0xFF, 0xE0] || &app0[4..9] != b"JFIF\0" {
+        return None;
+    }
+    let units = app0[11];
+    let x = f32::from(u16::from_be_bytes([app0[12], app0[13]]));
+    match units {
+        1 => Some(x),
+        2 => Some(x * 2.54),
+        _ => None,
+    }
+}
+
+/// PNG pHYs chunk, when its unit is the metre.
+pub fn png(data: &[u8]) -> Option<f32> {
+    let mut pos = 8;
+    while pos + 12 <= data.len() {
+        let len = u32::from_be_bytes(data[pos..pos + 4].try_into().ok()?) as usize;
+        match &data[pos + 4..pos + 8] {
+            b"pHYs" if len == 9 => {
+                let b = data.get(pos + 8..pos + 17)?;
+                let ppm = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                return (b[8] == 1).then_some(ppm as f32 * 0.0254);
+            }
+            b"IDAT" | b"IEND" => return None,
+            _ => pos += 12 + len,
+        }
+    }
+    None
+}
+
+/// Between 70 and 2400 dpi, and the page no larger than A2 (about 23.4 in).
+pub fn plausible(dpi: f32, width: u32, height: u32) -> bool {
+    (70.0..=2400.0).contains(&dpi) && (width.max(height) as f32 / dpi) <= 24.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_jfif_density() {
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
+        j.extend_from_slice(b"JFIF\0\x01\x01\x01\x01\x2C\x01\x2C\0\0");
+        assert_eq!(jfif(&j), Some(300.0));
+        j[13] = 0; // aspect ratio only
+        assert_eq!(jfif(&j), None);
+    }
+
+    #[test]
+    fn placeholder_dpi_is_not_plausible() {
+        assert!(plausible(300.0, 2480, 3508));
+        assert!(!plausible(72.0, 4000, 3000));
+        assert!(!plausible(1.0, 10, 10));
+    }
+}

@@ -1,0 +1,298 @@
+//! Bytes → page images. Every input is untrusted: the type is sniffed from content, every size is
+//! checked against [`Limits`] before pixels are allocated, and failures are typed with a stable code.
+//!
+//! A file decodes to a [`Document`] of [`DecodedPage`]s. Formats with several pages (TIFF now,
+//! image-only PDF later) plug in as another arm of [`decode`]; callers never branch on format.
+
+mod dpi;
+mod raster;
+mod tiff;
+
+use std::sync::Arc;
+
+use image::DynamicImage;
+use image::metadata::Orientation;
+use serde::Serialize;
+
+use crate::config::Limits;
+
+/// Input types recognised by their leading bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Tiff,
+    Webp,
+    Pdf,
+}
+
+impl Format {
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        match bytes {
+            [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
+            [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(Format::Png),
+            [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Format::Tiff),
+            // BigTIFF
+            [b'I', b'I', 43, 0, ..] | [b'M', b'M', 0, 43, ..] => Some(Format::Tiff),
+            [
+                b'R',
+                b'I',
+                b'F',
+                b'F',
+                _,
+                _,
+                _,
+                _,
+                b'W',
+                b'E',
+                b'B',
+                b'P',
+                ..,
+            ] => Some(Format::Webp),
+            [b'%', b'P', b'D', b'F', b'-', ..] => Some(Format::Pdf),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Tiff => "TIFF",
+            Format::Webp => "WebP",
+            Format::Pdf => "PDF",
+        }
+    }
+}
+
+/// An already-compressed form of a page that a PDF can embed as it is, saving a re-encode.
+#[derive(Debug, Clone)]
+pub enum Passthrough {
+    /// The whole JPEG file (PDF `DCTDecode`).
+    Jpeg { data: Arc<[u8]>, components: u8 },
+    /// A PNG's concatenated IDAT zlib stream (PDF `FlateDecode` with PNG predictors).
+    Png { idat: Vec<u8>, colors: u8, bits: u8 },
+}
+
+/// One page as decoded, before any normalization.
+#[derive(Debug, Clone)]
+pub struct DecodedPage {
+    pub image: DynamicImage,
+    /// Resolution stated by the file, if any and plausible.
+    pub dpi: Option<f32>,
+    /// Orientation stated by EXIF metadata (phones), applied by `normalize`.
+    pub orientation: Orientation,
+    /// Every pixel is pure black or white (fax, G4 scans): rendered as 1-bit.
+    pub bilevel: bool,
+    pub passthrough: Option<Passthrough>,
+    pub decode_ms: f64,
+}
+
+#[derive(Debug)]
+pub struct Document {
+    pub format: Format,
+    pub pages: Vec<DecodedPage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {size} bytes; the limit is {limit}")]
+    FileTooLarge { size: u64, limit: u64 },
+    #[error("not a supported image type (expected JPEG, PNG, TIFF or WebP){0}")]
+    UnsupportedFormat(String),
+    #[error("unsupported {format} layout: {detail}")]
+    UnsupportedLayout {
+        format: &'static str,
+        detail: String,
+    },
+    #[error(
+        "page {page} is {width}×{height} px; the limits are {max_pixels} px and {max_side} px a side"
+    )]
+    PageTooLarge {
+        page: usize,
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+        max_side: u32,
+    },
+    #[error("the file has more than {limit} pages")]
+    TooManyPages { limit: usize },
+    #[error("corrupt or truncated {format} data: {detail}")]
+    Corrupt {
+        format: &'static str,
+        detail: String,
+    },
+    #[error("decoding page {page} would need more memory than the {limit}-byte limit")]
+    OutOfMemoryLimit { page: usize, limit: u64 },
+}
+
+impl DecodeError {
+    /// Stable, machine-readable code: part of the API, never renamed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Empty => "empty_file",
+            DecodeError::FileTooLarge { .. } => "file_too_large",
+            DecodeError::UnsupportedFormat(_) => "unsupported_format",
+            DecodeError::UnsupportedLayout { .. } => "unsupported_layout",
+            DecodeError::PageTooLarge { .. } => "page_too_large",
+            DecodeError::TooManyPages { .. } => "too_many_pages",
+            DecodeError::Corrupt { .. } => "corrupt_file",
+            DecodeError::OutOfMemoryLimit { .. } => "decode_memory_limit",
+        }
+    }
+}
+
+pub(crate) fn check_page_size(
+    page: usize,
+    width: u32,
+    height: u32,
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    let too_large = width == 0
+        || height == 0
+        || width > limits.max_page_side
+        || height > limits.max_page_side
+        || u64::from(width) * u64::from(height) > limits.max_page_pixels;
+    if too_large {
+        return Err(DecodeError::PageTooLarge {
+            page,
+            width,
+            height,
+            max_pixels: limits.max_page_pixels,
+            max_side: limits.max_page_side,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes every page of `data`. The bytes are shared so that a JPEG can pass through to the PDF.
+pub fn decode(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError> {
+    if data.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let size = data.len() as u64;
+    if size > limits.max_file_bytes {
+        return Err(DecodeError::FileTooLarge {
+            size,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let format =
+        Format::sniff(&data).ok_or_else(|| DecodeError::UnsupportedFormat(String::new()))?;
+    let pages = match format {
+        Format::Tiff => tiff::decode(&data, limits)?,
+        Format::Jpeg | Format::Png | Format::Webp => vec![raster::decode(format, data, limits)?],
+        Format::Pdf => {
+            return Err(DecodeError::UnsupportedFormat(
+                ": PDF input is not supported yet".into(),
+            ));
+        }
+    };
+    Ok(Document { format, pages })
+}
+
+/// True when every byte of a grayscale buffer is 0 or 255.
+pub(crate) fn is_bilevel(gray: &[u8]) -> bool {
+    gray.iter().all(|&v| v == 0 || v == 255)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(img: &DynamicImage, fmt: image::ImageFormat) -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, fmt).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(Format::sniff(b"\xFF\xD8\xFF\xE0rest"), Some(Format::Jpeg));
+        assert_eq!(Format::sniff(b"%PDF-1.7"), Some(Format::Pdf));
+        assert_eq!(Format::sniff(b"II*\0"), Some(Format::Tiff));
+        assert_eq!(Format::sniff(b"<html>"), None);
+    }
+
+    #[test]
+    fn rejects_empty_unknown_and_oversized() {
+        let l = Limits::default();
+        assert_eq!(
+            decode(Arc::from(&b""[..]), &l).unwrap_err().code(),
+            "empty_file"
+        );
+        assert_eq!(
+            decode(Arc::from(&b"hello world"[..]), &l)
+                .unwrap_err()
+                .code(),
+            "unsupported_format"
+        );
+        let small = Limits {
+            max_file_bytes: 4,
+            ..Limits::default()
+        };
+        assert_eq!(
+            decode(Arc::from(&b"\xFF\xD8\xFF\xE0xx"[..]), &small)
+                .unwrap_err()
+                .code(),
+            "file_too_large"
+        );
+    }
+
+    #[test]
+    fn refuses_pages_over_the_pixel_limit_before_decoding() {
+        let img = DynamicImage::new_luma8(300, 200);
+        let png = encode(&img, image::ImageFormat::Png);
+        let l = Limits {
+            max_page_pixels: 300 * 199,
+            ..Limits::default()
+        };
+        let err = decode(png.into(), &l).unwrap_err();
+        assert_eq!(err.code(), "page_too_large", "{err}");
+    }
+
+    #[test]
+    fn truncated_jpeg_and_png_are_corrupt() {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([x as u8, y as u8, 7])
+        }));
+        for fmt in [image::ImageFormat::Jpeg, image::ImageFormat::Png] {
+            let full = encode(&img, fmt);
+            assert!(decode(full.clone().into(), &Limits::default()).is_ok());
+            let cut = &full[..full.len() * 2 / 3];
+            let err = decode(cut.into(), &Limits::default()).unwrap_err();
+            assert_eq!(err.code(), "corrupt_file", "{fmt:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn jpeg_passes_through_and_png_bilevel_is_detected() {
+        let img = DynamicImage::ImageLuma8(image::GrayImage::from_fn(40, 30, |x, _| {
+            image::Luma([if x % 2 == 0 { 0 } else { 255 }])
+        }));
+        let doc = decode(
+            encode(&img, image::ImageFormat::Png).into(),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(doc.format, Format::Png);
+        assert!(doc.pages[0].bilevel);
+        assert!(matches!(
+            doc.pages[0].passthrough,
+            Some(Passthrough::Png {
+                colors: 1,
+                bits: 8,
+                ..
+            })
+        ));
+        let jpg = encode(&img, image::ImageFormat::Jpeg);
+        let doc = decode(jpg.into(), &Limits::default()).unwrap();
+        assert!(matches!(
+            doc.pages[0].passthrough,
+            Some(Passthrough::Jpeg { components: 1, .. })
+        ));
+    }
+}

@@ -1,0 +1,178 @@
+//! Page normalization before OCR. This first version applies EXIF/TIFF orientation, converts to
+//! gray, and scales the OCR copy so text sits in Tesseract's good range; the page image kept for the
+//! PDF is scaled only by orientation, never resampled.
+
+use std::time::Instant;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage};
+
+use crate::config::NormalizeConfig;
+use crate::decode::{DecodedPage, Passthrough};
+use crate::domain::DpiSource;
+
+/// A page ready for OCR and rendering.
+pub struct Normalized {
+    /// The upright page image that goes into the PDF.
+    pub display: DynamicImage,
+    /// Still-compressed original, when `display` is exactly the decoded image.
+    pub passthrough: Option<Passthrough>,
+    pub bilevel: bool,
+    /// Resolution of `display`.
+    pub dpi: f32,
+    pub dpi_source: DpiSource,
+    /// Gray copy for Tesseract at `ocr_dpi`.
+    pub ocr_image: GrayImage,
+    pub ocr_dpi: f32,
+    /// `display` pixels per `ocr_image` pixel, to map word boxes back.
+    pub ocr_to_display: f64,
+    /// Clockwise degrees applied.
+    pub orientation: u16,
+    pub skew: f32,
+    pub blank: bool,
+    pub normalize_ms: f64,
+}
+
+pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
+    let started = Instant::now();
+    let DecodedPage {
+        mut image,
+        dpi,
+        orientation,
+        bilevel,
+        mut passthrough,
+        ..
+    } = page;
+    if orientation != Orientation::NoTransforms {
+        image.apply_orientation(orientation);
+        passthrough = None;
+    }
+    let degrees = match orientation {
+        Orientation::Rotate90 | Orientation::Rotate90FlipH => 90,
+        Orientation::Rotate180 => 180,
+        Orientation::Rotate270 | Orientation::Rotate270FlipH => 270,
+        _ => 0,
+    };
+    let (w, h) = (image.width(), image.height());
+    let (dpi, dpi_source) = match dpi {
+        Some(d) => (d, DpiSource::File),
+        None => (estimate_dpi(w, h, cfg), DpiSource::Estimated),
+    };
+    let gray = match &image {
+        DynamicImage::ImageLuma8(g) => g.clone(),
+        other => other.to_luma8(),
+    };
+    let ratio = cfg.ocr_dpi / dpi;
+    let (ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
+        (gray, dpi)
+    } else {
+        let nw = ((w as f32 * ratio).round() as u32).max(1);
+        let nh = ((h as f32 * ratio).round() as u32).max(1);
+        (resize(&gray, nw, nh), cfg.ocr_dpi)
+    };
+    let ocr_to_display = f64::from(w) / f64::from(ocr_image.width());
+    Normalized {
+        display: image,
+        passthrough,
+        bilevel,
+        dpi,
+        dpi_source,
+        ocr_image,
+        ocr_dpi,
+        ocr_to_display,
+        orientation: degrees,
+        skew: 0.0,
+        blank: false,
+        normalize_ms: started.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+/// Without a stated resolution, assume the long side is that of A4 (11.69 in): the common case
+/// for scanned and photographed dossier pages.
+fn estimate_dpi(w: u32, h: u32, cfg: &NormalizeConfig) -> f32 {
+    let guess = w.max(h) as f32 / 11.69;
+    if (100.0..=1200.0).contains(&guess) {
+        guess
+    } else {
+        cfg.fallback_dpi
+    }
+}
+
+/// SIMD resize (fast_image_resize); Catmull-Rom keeps glyph edges sharp when upscaling.
+pub fn resize(src: &GrayImage, width: u32, height: u32) -> GrayImage {
+    let mut dst = GrayImage::new(width, height);
+    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    Resizer::new()
+        .resize(src, &mut dst, &opts)
+        .expect("gray to gray resize of non-empty images cannot fail");
+    dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(w: u32, h: u32, dpi: Option<f32>, orientation: Orientation) -> DecodedPage {
+        DecodedPage {
+            image: DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, _| {
+                image::Luma([(x % 256) as u8])
+            })),
+            dpi,
+            orientation,
+            bilevel: false,
+            passthrough: None,
+            decode_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn low_resolution_is_scaled_up_for_ocr_only() {
+        let n = normalize(
+            page(200, 100, Some(150.0), Orientation::NoTransforms),
+            &NormalizeConfig::default(),
+        );
+        assert_eq!(
+            (n.display.width(), n.ocr_image.width(), n.ocr_image.height()),
+            (200, 400, 200)
+        );
+        assert_eq!(n.ocr_dpi, 300.0);
+        assert!((n.ocr_to_display - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn near_target_resolution_is_left_alone() {
+        let n = normalize(
+            page(200, 100, Some(280.0), Orientation::NoTransforms),
+            &NormalizeConfig::default(),
+        );
+        assert_eq!(n.ocr_image.width(), 200);
+        assert_eq!(n.dpi_source, DpiSource::File);
+    }
+
+    #[test]
+    fn exif_rotation_is_applied_and_drops_passthrough() {
+        let mut p = page(200, 100, Some(300.0), Orientation::Rotate90);
+        p.passthrough = Some(Passthrough::Png {
+            idat: vec![1],
+            colors: 1,
+            bits: 8,
+        });
+        let n = normalize(p, &NormalizeConfig::default());
+        assert_eq!(
+            (n.display.width(), n.display.height(), n.orientation),
+            (100, 200, 90)
+        );
+        assert!(n.passthrough.is_none());
+    }
+
+    #[test]
+    fn unknown_dpi_is_estimated_from_a4() {
+        let n = normalize(
+            page(2480, 3508, None, Orientation::NoTransforms),
+            &NormalizeConfig::default(),
+        );
+        assert_eq!(n.dpi_source, DpiSource::Estimated);
+        assert!((n.dpi - 300.0).abs() < 1.0, "{}", n.dpi);
+    }
+}

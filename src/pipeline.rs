@@ -1,0 +1,317 @@
+//! Runs the stages on documents: decode → (per page, in parallel) normalize → OCR → image encode
+//! → PDF assembly and text. Pages of every input share one rayon pool, so a few large files use
+//! every core just as many small ones do.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::decode::{self, DecodeError, Format};
+use crate::domain::{PageReport, StageTimings};
+use crate::normalize::normalize;
+use crate::ocr::{self, OcrError, OcrResult};
+use crate::render::{self, RenderPage};
+use crate::text;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read input: {0}")]
+    Read(std::io::Error),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
+    #[error("cannot write output {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another input has the same name stem; its outputs would be overwritten")]
+    DuplicateStem,
+    #[error("internal error while processing: {0}")]
+    Internal(String),
+}
+
+impl FileError {
+    /// Stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FileError::Read(_) => "read_failed",
+            FileError::Decode(e) => e.code(),
+            FileError::Ocr(e) => e.code(),
+            FileError::Write { .. } => "write_failed",
+            FileError::DuplicateStem => "duplicate_output_name",
+            FileError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Receives progress from worker threads.
+pub trait Progress: Sync {
+    fn pages_found(&self, _pages: usize) {}
+    fn page_done(&self) {}
+}
+
+impl Progress for () {}
+
+/// The result of running the pipeline on one document.
+#[derive(Debug, Serialize)]
+pub struct ProcessedDocument {
+    pub format: Format,
+    pub bytes: usize,
+    pub pages: Vec<PageReport>,
+    #[serde(skip)]
+    pub pdf: Vec<u8>,
+    #[serde(skip)]
+    pub text: String,
+    pub timings: DocumentTimings,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DocumentTimings {
+    pub total_ms: f64,
+    pub pdf_assembly_ms: f64,
+}
+
+pub struct Processor {
+    cfg: Config,
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Turns a panic in a stage into an error for that document instead of taking the process down.
+fn guarded<T>(f: impl FnOnce() -> Result<T, FileError>) -> Result<T, FileError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        Err(FileError::Internal(msg))
+    })
+}
+
+impl Processor {
+    pub fn new(cfg: Config) -> Self {
+        Self { cfg }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Runs every stage on one document held in memory. Call inside a rayon pool.
+    pub fn process_bytes(
+        &self,
+        data: Arc<[u8]>,
+        progress: &dyn Progress,
+    ) -> Result<ProcessedDocument, FileError> {
+        let started = Instant::now();
+        let bytes = data.len();
+        let doc = guarded(|| Ok(decode::decode(data, &self.cfg.limits)?))?;
+        progress.pages_found(doc.pages.len());
+
+        let pages: Vec<(PageReport, render::PdfImage)> = doc
+            .pages
+            .into_par_iter()
+            .enumerate()
+            .map(|(index, page)| {
+                let r = guarded(|| self.process_page(index, page));
+                progress.page_done();
+                r
+            })
+            .collect::<Result<_, _>>()?;
+
+        let t = Instant::now();
+        let render_pages: Vec<RenderPage<'_>> = pages
+            .iter()
+            .map(|(rep, img)| RenderPage {
+                image: img,
+                dpi: rep.dpi,
+                words: &rep.words,
+                lines: &rep.lines,
+            })
+            .collect();
+        let pdf = render::render_pdf(&render_pages);
+        let texts: Vec<String> = pages
+            .iter()
+            .map(|(rep, _)| text::page_text(&rep.words, &rep.lines))
+            .collect();
+        let text = text::document_text(texts.iter().map(String::as_str));
+        let pdf_assembly_ms = ms_since(t);
+        Ok(ProcessedDocument {
+            format: doc.format,
+            bytes,
+            pages: pages.into_iter().map(|(rep, _)| rep).collect(),
+            pdf,
+            text,
+            timings: DocumentTimings {
+                total_ms: ms_since(started),
+                pdf_assembly_ms,
+            },
+        })
+    }
+
+    fn process_page(
+        &self,
+        index: usize,
+        page: decode::DecodedPage,
+    ) -> Result<(PageReport, render::PdfImage), FileError> {
+        let decode_ms = page.decode_ms;
+        let n = normalize(page, &self.cfg.normalize);
+
+        let t = Instant::now();
+        let ocr = if n.blank {
+            OcrResult::default()
+        } else {
+            ocr::with_engine(&self.cfg.ocr, |e| {
+                e.recognize(&n.ocr_image, n.ocr_dpi.round() as u32)
+            })??
+        };
+        let ocr_ms = ms_since(t);
+
+        let t = Instant::now();
+        let image = render::prepare_image(&n, self.cfg.render.jpeg_quality);
+        let render_ms = ms_since(t);
+
+        // Boxes were found on the OCR copy; report them on the page image the PDF shows.
+        let (w, h) = (n.display.width(), n.display.height());
+        let f = n.ocr_to_display;
+        let mut words = ocr.words;
+        for word in &mut words {
+            word.bbox = word.bbox.scaled(f, w, h);
+        }
+        let mut lines = ocr.lines;
+        for line in &mut lines {
+            line.bbox = line.bbox.scaled(f, w, h);
+        }
+        let mean_confidence = ocr::mean_confidence(&words);
+        let report = PageReport {
+            index,
+            width: w,
+            height: h,
+            dpi: n.dpi,
+            dpi_source: n.dpi_source,
+            orientation: n.orientation,
+            skew: n.skew,
+            blank: n.blank,
+            mean_confidence,
+            words,
+            lines,
+            timings: StageTimings {
+                decode_ms,
+                normalize_ms: n.normalize_ms,
+                ocr_ms,
+                render_ms,
+            },
+        };
+        Ok((report, image))
+    }
+
+    /// Processes `input` and writes `<stem>.pdf`, `<stem>.txt` and `<stem>.json` into `out_dir`.
+    pub fn process_file(
+        &self,
+        input: &Path,
+        out_dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<FileSummary, FileError> {
+        let meta = std::fs::metadata(input).map_err(FileError::Read)?;
+        if meta.len() > self.cfg.limits.max_file_bytes {
+            // Refuse before reading a huge file into memory.
+            return Err(DecodeError::FileTooLarge {
+                size: meta.len(),
+                limit: self.cfg.limits.max_file_bytes,
+            }
+            .into());
+        }
+        let data: Arc<[u8]> = std::fs::read(input).map_err(FileError::Read)?.into();
+        let doc = self.process_bytes(data, progress)?;
+        let stem = output_stem(input);
+        let json = serde_json::to_vec_pretty(&DocumentJson {
+            source: input,
+            document: &doc,
+        })
+        .map_err(|e| FileError::Internal(e.to_string()))?;
+        let outputs = [
+            ("pdf", &doc.pdf[..]),
+            ("txt", doc.text.as_bytes()),
+            ("json", &json[..]),
+        ]
+        .into_iter()
+        .map(|(ext, bytes)| {
+            let path = out_dir.join(format!("{stem}.{ext}"));
+            write_atomic(&path, bytes).map_err(|source| FileError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(path)
+        })
+        .collect::<Result<Vec<_>, FileError>>()?;
+        Ok(FileSummary {
+            pages: doc.pages.len(),
+            outputs,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct DocumentJson<'a> {
+    source: &'a Path,
+    #[serde(flatten)]
+    document: &'a ProcessedDocument,
+}
+
+#[derive(Debug)]
+pub struct FileSummary {
+    pub pages: usize,
+    pub outputs: Vec<PathBuf>,
+}
+
+pub fn output_stem(input: &Path) -> String {
+    input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into())
+}
+
+/// Temp file + rename, so a reader never sees a half-written output.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Processes many files; each result is independent. Call inside the rayon pool to size it.
+pub fn process_files(
+    processor: &Processor,
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Vec<Result<FileSummary, FileError>> {
+    let mut seen = std::collections::HashSet::new();
+    let duplicate: Vec<bool> = inputs
+        .iter()
+        .map(|p| !seen.insert(output_stem(p)))
+        .collect();
+    inputs
+        .par_iter()
+        .zip(duplicate)
+        .map(|(input, dup)| {
+            if dup {
+                Err(FileError::DuplicateStem)
+            } else {
+                processor.process_file(input, out_dir, progress)
+            }
+        })
+        .collect()
+}
