@@ -1,5 +1,6 @@
 //! Configuration: defaults, optionally overridden by a TOML file. Every limit lives here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,11 @@ pub struct OcrConfig {
     pub tessdata: Option<PathBuf>,
     /// Tesseract page segmentation mode (3 = fully automatic).
     pub psm: i32,
+    /// Let Tesseract retry low-confidence lines as white-on-black text. Dossier pages are dark on
+    /// light, and the retry costs up to a third of the OCR time of a form; off by default.
+    pub invert_text: bool,
+    /// Further Tesseract variables (`name = "value"`); an unknown name fails engine start-up.
+    pub variables: BTreeMap<String, String>,
 }
 
 impl Default for OcrConfig {
@@ -59,6 +65,8 @@ impl Default for OcrConfig {
             lang: "vie".into(),
             tessdata: None,
             psm: 3,
+            invert_text: false,
+            variables: BTreeMap::new(),
         }
     }
 }
@@ -72,6 +80,9 @@ pub struct NormalizeConfig {
     pub dpi_tolerance: f32,
     /// Resolution assumed for an image that states none and whose size gives no better guess.
     pub fallback_dpi: f32,
+    /// A page is blank when fewer than this fraction of the pixels in its central area are ink
+    /// (much darker than the paper). Faint bleed-through from the back is not ink.
+    pub blank_max_ink: f32,
 }
 
 impl Default for NormalizeConfig {
@@ -80,6 +91,7 @@ impl Default for NormalizeConfig {
             ocr_dpi: 300.0,
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
+            blank_max_ink: 0.0002,
         }
     }
 }
@@ -160,6 +172,9 @@ impl Config {
         }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {
             errs.push("normalize.dpi_tolerance must be within 0..1".to_string());
+        }
+        if !(0.0..0.05).contains(&n.blank_max_ink) {
+            errs.push("normalize.blank_max_ink must be within 0..0.05".to_string());
         }
         if !(1..=100).contains(&self.render.jpeg_quality) {
             errs.push("render.jpeg_quality must be within 1..=100".to_string());

@@ -72,6 +72,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         (resize(&gray, nw, nh), cfg.ocr_dpi)
     };
     let ocr_to_display = f64::from(w) / f64::from(ocr_image.width());
+    let blank = is_blank(&ocr_image, cfg.blank_max_ink);
     Normalized {
         display: image,
         passthrough,
@@ -83,9 +84,39 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_to_display,
         orientation: degrees,
         skew: 0.0,
-        blank: false,
+        blank,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
     }
+}
+
+/// Blank (or duplex back with bleed-through): almost no pixel in the central area is much darker
+/// than the paper. The margins are ignored because scanner lids and punch holes leave dark marks
+/// there. Conservative by design: a page wrongly called blank would lose its text.
+pub fn is_blank(gray: &GrayImage, max_ink: f32) -> bool {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let (x0, x1, y0, y1) = (w * 8 / 100, w * 92 / 100, h * 8 / 100, h * 92 / 100);
+    if x1 <= x0 || y1 <= y0 {
+        return false;
+    }
+    let mut hist = [0u32; 256];
+    for row in gray.as_raw().chunks_exact(w).skip(y0).take(y1 - y0) {
+        for &v in &row[x0..x1] {
+            hist[v as usize] += 1;
+        }
+    }
+    let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();
+    // Paper: the 90th percentile of brightness.
+    let mut acc = 0u64;
+    let paper = (0..256).rev().find(|&v| {
+        acc += u64::from(hist[v]);
+        acc * 10 >= total
+    });
+    let Some(paper) = paper else { return false };
+    let ink: u64 = hist[..paper.saturating_sub(100)]
+        .iter()
+        .map(|&c| u64::from(c))
+        .sum();
+    (ink as f64) < f64::from(max_ink) * total as f64
 }
 
 /// Without a stated resolution, assume the long side is that of A4 (11.69 in): the common case
@@ -164,6 +195,35 @@ mod tests {
             (100, 200, 90)
         );
         assert!(n.passthrough.is_none());
+    }
+
+    #[test]
+    fn blank_ignores_faint_bleed_through_and_margins_but_not_a_text_line() {
+        let mut g = GrayImage::from_pixel(1000, 1400, image::Luma([250]));
+        // faint mirrored text from the back
+        for y in 300..900 {
+            for x in 200..800 {
+                if (x / 7 + y / 11) % 3 == 0 {
+                    g.put_pixel(x, y, image::Luma([205]));
+                }
+            }
+        }
+        // dark scanner edge
+        for y in 0..1400 {
+            for x in 0..40 {
+                g.put_pixel(x, y, image::Luma([10]));
+            }
+        }
+        assert!(is_blank(&g, 0.0002));
+        // one short line of real text
+        for y in 700..712 {
+            for x in 300..420 {
+                if x % 4 != 0 {
+                    g.put_pixel(x, y, image::Luma([30]));
+                }
+            }
+        }
+        assert!(!is_blank(&g, 0.0002));
     }
 
     #[test]

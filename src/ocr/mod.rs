@@ -19,6 +19,8 @@ use crate::domain::{Line, Word};
 pub enum OcrError {
     #[error("cannot start Tesseract for language {lang:?} (is tesseract-ocr-{lang} installed?)")]
     Init { lang: String },
+    #[error("Tesseract rejected the variable {name:?} = {value:?}")]
+    Variable { name: String, value: String },
     #[error("Tesseract failed to recognise the page")]
     Recognize,
     #[error("page image has an invalid size for Tesseract")]
@@ -28,7 +30,7 @@ pub enum OcrError {
 impl OcrError {
     pub fn code(&self) -> &'static str {
         match self {
-            OcrError::Init { .. } => "ocr_unavailable",
+            OcrError::Init { .. } | OcrError::Variable { .. } => "ocr_unavailable",
             OcrError::Recognize | OcrError::Image => "ocr_failed",
         }
     }
@@ -86,6 +88,24 @@ impl Engine {
         api.set_page_seg_mode(config.psm as TessPageSegMode);
         // Keep Tesseract's diagnostics ("Detected N diacritics") off our stderr.
         let _ = api.set_variable(c"debug_file", c"/dev/null");
+        let invert = if config.invert_text { "1" } else { "0" };
+        let vars = std::iter::once(("tessedit_do_invert", invert)).chain(
+            config
+                .variables
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (name, value) in vars {
+            let bad = || OcrError::Variable {
+                name: name.into(),
+                value: value.into(),
+            };
+            let (n, v) = (
+                CString::new(name).map_err(|_| bad())?,
+                CString::new(value).map_err(|_| bad())?,
+            );
+            api.set_variable(&n, &v).map_err(|_| bad())?;
+        }
         ENGINES_CREATED.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
             api,
@@ -164,6 +184,15 @@ mod tests {
         // Other tests may create engines on their own threads; this thread created exactly one.
         assert!(engines_created() > before);
         ENGINE.with(|s| assert!(s.borrow().is_some()));
+    }
+
+    #[test]
+    fn unknown_variable_is_a_clear_error() {
+        let mut cfg = OcrConfig::default();
+        cfg.variables
+            .insert("no_such_tesseract_variable".into(), "1".into());
+        let err = Engine::new(&cfg).err().expect("must fail");
+        assert!(matches!(err, OcrError::Variable { .. }), "{err}");
     }
 
     #[test]

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Throughput and accuracy of `motcua process` against the tesseract CLI, measured in one run on the
+# same pages and cores. The baseline runs one `tesseract` process per page (OMP_THREAD_LIMIT=1),
+# as many at once as there are cores.
+#
+#   benches/corpus.sh [CORPUS_DIR] [JOBS]
+#
+# Needs: a release build (built here), tesseract-ocr-vie, python3 with rapidfuzz (installed if missing).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+corpus=${1:-$here/../shared/corpus/dev}
+jobs=${2:-$(nproc)}
+cer="$here/../shared/tools/cer.py"
+[ -f "$cer" ] || cer="$corpus/../../tools/cer.py"
+python3 -c 'import rapidfuzz' 2>/dev/null || python3 -m pip install -q rapidfuzz
+
+cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+bin="$here/target/release/motcua"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mapfile -t files < <(find "$corpus" -maxdepth 1 -type f \( -name '*.jpg' -o -name '*.jpeg' -o -name '*.png' -o -name '*.tif' -o -name '*.tiff' -o -name '*.webp' \) | sort)
+pages=${#files[@]}
+
+now() { date +%s.%N; }
+
+t0=$(now)
+"$bin" process "${files[@]}" --out "$work/motcua" --jobs "$jobs" 2>"$work/motcua.log"
+t1=$(now)
+mkdir -p "$work/tess"
+printf '%s\n' "${files[@]}" | OMP_THREAD_LIMIT=1 xargs -P "$jobs" -I{} sh -c \
+  'f="{}"; b=$(basename "$f"); tesseract "$f" "$0/${b%.*}" -l vie >/dev/null 2>&1' "$work/tess"
+t2=$(now)
+
+python3 - "$pages" "$t0" "$t1" "$t2" "$jobs" <<'PY'
+import sys
+pages, t0, t1, t2, jobs = int(sys.argv[1]), *map(float, sys.argv[2:5]), sys.argv[5]
+m, t = t1 - t0, t2 - t1
+print(f"pages: {pages}  cores used: {jobs}")
+print(f"motcua process        {m:7.2f} s  {pages / m:6.3f} pages/s")
+print(f"tesseract CLI/page    {t:7.2f} s  {pages / t:6.3f} pages/s")
+print(f"speed-up              {t / m:7.2f}x")
+PY
+grep -o 'ocr_engines=[0-9]*' "$work/motcua.log" | sed 's/^/motcua /'
+echo "--- CER motcua"
+python3 "$cer" "$corpus" "$work/motcua"
+echo "--- CER tesseract CLI"
+python3 "$cer" "$corpus" "$work/tess"
+# Mean per-stage time per page, from the page JSON.
+python3 - "$work/motcua" <<'PY'
+import json, glob, sys
+st = {}
+n = 0
+for f in glob.glob(sys.argv[1] + "/*.json"):
+    for p in json.load(open(f))["pages"]:
+        n += 1
+        for k, v in p["timings"].items():
+            st[k] = st.get(k, 0) + v
+print("--- motcua mean ms per page by stage (CPU time on one core)")
+for k, v in st.items():
+    print(f"{k:14s} {v / max(n, 1):9.1f}")
+PY
