@@ -83,6 +83,10 @@ pub struct NormalizeConfig {
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
+    /// Detect pages turned 90/180/270° (Tesseract OSD) and turn them upright.
+    pub detect_orientation: bool,
+    /// Below this OSD confidence a page is left as it is.
+    pub min_orientation_confidence: f32,
 }
 
 impl Default for NormalizeConfig {
@@ -92,6 +96,8 @@ impl Default for NormalizeConfig {
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
             blank_max_ink: 0.0002,
+            detect_orientation: true,
+            min_orientation_confidence: 2.0,
         }
     }
 }

@@ -46,6 +46,28 @@ pub struct Word {
 pub struct Line {
     pub bbox: BBox,
     pub block: u32,
+    /// Baseline from `(x0, y0)` to `(x1, y1)`, pixels.
+    pub baseline: [f32; 4],
+}
+
+impl Line {
+    /// Baseline height at `x` (lines may slope on skewed pages).
+    pub fn baseline_at(&self, x: f32) -> f32 {
+        let [x0, y0, x1, y1] = self.baseline;
+        if (x1 - x0).abs() < 1.0 {
+            y0.max(y1)
+        } else {
+            y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        }
+    }
+
+    pub fn scaled(&self, factor: f64, max_w: u32, max_h: u32) -> Line {
+        Line {
+            bbox: self.bbox.scaled(factor, max_w, max_h),
+            block: self.block,
+            baseline: self.baseline.map(|v| (f64::from(v) * factor) as f32),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -66,8 +88,10 @@ pub struct PageReport {
     /// Resolution of the page image (stated by the file, or estimated).
     pub dpi: f32,
     pub dpi_source: DpiSource,
-    /// Clockwise rotation applied to make the page upright, degrees (0, 90, 180, 270).
+    /// Clockwise degrees the page was turned from upright as delivered (0, 90, 180, 270); the
+    /// PDF and every box here are upright.
     pub orientation: u16,
+    pub orientation_confidence: Option<f32>,
     /// Skew corrected, degrees.
     pub skew: f32,
     pub blank: bool,

@@ -27,14 +27,24 @@ pub struct Normalized {
     pub ocr_dpi: f32,
     /// `display` pixels per `ocr_image` pixel, to map word boxes back.
     pub ocr_to_display: f64,
-    /// Clockwise degrees applied.
+    /// Clockwise degrees the delivered page was turned from upright (it is upright now).
     pub orientation: u16,
+    /// Confidence of orientation detection, when it ran.
+    pub orientation_confidence: Option<f32>,
     pub skew: f32,
     pub blank: bool,
     pub normalize_ms: f64,
 }
 
-pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
+/// Finds which way a gray page at a resolution is turned: clockwise degrees from upright and a
+/// confidence, or `None` when it cannot tell. Supplied by the OCR engine (Tesseract OSD).
+pub type OrientationDetector<'a> = &'a mut dyn FnMut(&GrayImage, f32) -> Option<(u16, f32)>;
+
+pub fn normalize(
+    page: DecodedPage,
+    cfg: &NormalizeConfig,
+    detect: OrientationDetector<'_>,
+) -> Normalized {
     let started = Instant::now();
     let DecodedPage {
         mut image,
@@ -48,7 +58,8 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         image.apply_orientation(orientation);
         passthrough = None;
     }
-    let degrees = match orientation {
+    // Clockwise degrees applied so far.
+    let exif_cw: u16 = match orientation {
         Orientation::Rotate90 | Orientation::Rotate90FlipH => 90,
         Orientation::Rotate180 => 180,
         Orientation::Rotate270 | Orientation::Rotate270FlipH => 270,
@@ -64,15 +75,29 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         other => other.to_luma8(),
     };
     let ratio = cfg.ocr_dpi / dpi;
-    let (ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
+    let (mut ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
         (gray, dpi)
     } else {
         let nw = ((w as f32 * ratio).round() as u32).max(1);
         let nh = ((h as f32 * ratio).round() as u32).max(1);
         (resize(&gray, nw, nh), cfg.ocr_dpi)
     };
-    let ocr_to_display = f64::from(w) / f64::from(ocr_image.width());
     let blank = is_blank(&ocr_image, cfg.blank_max_ink);
+    let mut found = 0u16;
+    let mut orientation_confidence = None;
+    if cfg.detect_orientation && !blank {
+        if let Some((deg, conf)) = detect(&ocr_image, ocr_dpi) {
+            orientation_confidence = Some(conf);
+            if deg % 90 == 0 && deg != 0 && conf >= cfg.min_orientation_confidence {
+                found = deg % 360;
+                let fix = 360 - found;
+                image = rotate(image, fix);
+                ocr_image = rotate_gray(ocr_image, fix);
+                passthrough = None;
+            }
+        }
+    }
+    let ocr_to_display = f64::from(image.width()) / f64::from(ocr_image.width());
     Normalized {
         display: image,
         passthrough,
@@ -82,10 +107,30 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_image,
         ocr_dpi,
         ocr_to_display,
-        orientation: degrees,
+        // As delivered, the page was turned this far clockwise from upright.
+        orientation: (found + 360 - exif_cw) % 360,
+        orientation_confidence,
         skew: 0.0,
         blank,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
+    }
+}
+
+fn rotate(image: DynamicImage, cw: u16) -> DynamicImage {
+    match cw {
+        90 => image.rotate90(),
+        180 => image.rotate180(),
+        270 => image.rotate270(),
+        _ => image,
+    }
+}
+
+fn rotate_gray(image: GrayImage, cw: u16) -> GrayImage {
+    match cw {
+        90 => image::imageops::rotate90(&image),
+        180 => image::imageops::rotate180(&image),
+        270 => image::imageops::rotate270(&image),
+        _ => image,
     }
 }
 
@@ -157,11 +202,46 @@ mod tests {
         }
     }
 
+    fn none(_: &GrayImage, _: f32) -> Option<(u16, f32)> {
+        None
+    }
+
+    #[test]
+    fn detected_orientation_is_undone_when_confident() {
+        let mut p = page(300, 200, Some(300.0), Orientation::NoTransforms);
+        p.passthrough = Some(Passthrough::Png {
+            idat: vec![1],
+            colors: 1,
+            bits: 8,
+        });
+        let cfg = NormalizeConfig::default();
+        let mut seen = Vec::new();
+        let n = normalize(p.clone(), &cfg, &mut |g: &GrayImage, _| {
+            seen.push(g.dimensions());
+            Some((90, 10.0))
+        });
+        assert_eq!(seen, [(300, 200)]);
+        assert_eq!(
+            (n.orientation, n.display.width(), n.ocr_image.width()),
+            (90, 200, 200)
+        );
+        assert!(n.passthrough.is_none());
+        // Pixel (0,0) of a page turned 90° clockwise is its bottom-left once upright.
+        assert_eq!(
+            n.display.to_luma8().get_pixel(0, 299).0,
+            p.image.to_luma8().get_pixel(0, 0).0
+        );
+        let unsure = normalize(p, &cfg, &mut |_: &GrayImage, _| Some((180, 0.1)));
+        assert_eq!((unsure.orientation, unsure.display.width()), (0, 300));
+        assert!(unsure.passthrough.is_some());
+    }
+
     #[test]
     fn low_resolution_is_scaled_up_for_ocr_only() {
         let n = normalize(
             page(200, 100, Some(150.0), Orientation::NoTransforms),
             &NormalizeConfig::default(),
+            &mut none,
         );
         assert_eq!(
             (n.display.width(), n.ocr_image.width(), n.ocr_image.height()),
@@ -176,6 +256,7 @@ mod tests {
         let n = normalize(
             page(200, 100, Some(280.0), Orientation::NoTransforms),
             &NormalizeConfig::default(),
+            &mut none,
         );
         assert_eq!(n.ocr_image.width(), 200);
         assert_eq!(n.dpi_source, DpiSource::File);
@@ -189,10 +270,11 @@ mod tests {
             colors: 1,
             bits: 8,
         });
-        let n = normalize(p, &NormalizeConfig::default());
+        let n = normalize(p, &NormalizeConfig::default(), &mut none);
+        // EXIF said "turn 90° clockwise to view": as delivered it was 270° from upright.
         assert_eq!(
             (n.display.width(), n.display.height(), n.orientation),
-            (100, 200, 90)
+            (100, 200, 270)
         );
         assert!(n.passthrough.is_none());
     }
@@ -231,6 +313,7 @@ mod tests {
         let n = normalize(
             page(2480, 3508, None, Orientation::NoTransforms),
             &NormalizeConfig::default(),
+            &mut none,
         );
         assert_eq!(n.dpi_source, DpiSource::Estimated);
         assert!((n.dpi - 300.0).abs() < 1.0, "{}", n.dpi);

@@ -165,7 +165,17 @@ impl Processor {
         page: decode::DecodedPage,
     ) -> Result<(PageReport, render::PdfImage), FileError> {
         let decode_ms = page.decode_ms;
-        let n = normalize(page, &self.cfg.normalize);
+        let ocr_cfg = &self.cfg.ocr;
+        let mut detect = |g: &image::GrayImage, dpi: f32| match ocr::with_engine(ocr_cfg, |e| {
+            e.detect_orientation(g, dpi.round() as u32)
+        }) {
+            Ok(Ok(o)) => o.map(|o| (o.degrees, o.confidence)),
+            Ok(Err(e)) | Err(e) => {
+                tracing::warn!(code = e.code(), "orientation detection unavailable: {e}");
+                None
+            }
+        };
+        let n = normalize(page, &self.cfg.normalize, &mut detect);
 
         let t = Instant::now();
         let ocr = if n.blank {
@@ -188,10 +198,7 @@ impl Processor {
         for word in &mut words {
             word.bbox = word.bbox.scaled(f, w, h);
         }
-        let mut lines = ocr.lines;
-        for line in &mut lines {
-            line.bbox = line.bbox.scaled(f, w, h);
-        }
+        let lines: Vec<_> = ocr.lines.iter().map(|l| l.scaled(f, w, h)).collect();
         let mean_confidence = ocr::mean_confidence(&words);
         let report = PageReport {
             index,
@@ -200,6 +207,7 @@ impl Processor {
             dpi: n.dpi,
             dpi_source: n.dpi_source,
             orientation: n.orientation,
+            orientation_confidence: n.orientation_confidence,
             skew: n.skew,
             blank: n.blank,
             mean_confidence,

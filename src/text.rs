@@ -62,11 +62,12 @@ mod tests {
             x1: 1,
             y1: 1,
         };
-        let lines = vec![
-            Line { bbox: b, block: 0 },
-            Line { bbox: b, block: 0 },
-            Line { bbox: b, block: 1 },
-        ];
+        let line = |block| Line {
+            bbox: b,
+            block,
+            baseline: [0.0, 1.0, 1.0, 1.0],
+        };
+        let lines = vec![line(0), line(0), line(1)];
         let words = vec![
             word("Họ", 0),
             word("tên", 0),

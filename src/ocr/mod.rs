@@ -2,15 +2,19 @@
 //! one engine, created on first use and reused for every page it handles (never one per page).
 //! The program sets `OMP_THREAD_LIMIT=1` at start-up: parallelism comes from pages, not from OpenMP.
 
-mod tsv;
+mod api;
 
 use std::cell::RefCell;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::GrayImage;
-use tesseract::plumbing::TessBaseApi;
-use tesseract::plumbing::tesseract_sys::{TessOcrEngineMode_OEM_LSTM_ONLY, TessPageSegMode};
+use tesseract_sys::{
+    TessOcrEngineMode_OEM_LSTM_ONLY, TessOcrEngineMode_OEM_TESSERACT_ONLY, TessPageSegMode,
+    TessPageSegMode_PSM_OSD_ONLY,
+};
+
+pub use self::api::Orientation;
 
 use crate::config::OcrConfig;
 use crate::domain::{Line, Word};
@@ -63,8 +67,17 @@ pub fn engines_created() -> usize {
 }
 
 pub struct Engine {
-    api: TessBaseApi,
+    api: api::Api,
+    /// Orientation detector (the legacy `osd` model), created on first use.
+    osd: Option<api::Api>,
     config: OcrConfig,
+}
+
+fn c_paths(config: &OcrConfig) -> Option<Option<CString>> {
+    match &config.tessdata {
+        Some(p) => CString::new(p.to_string_lossy().as_bytes()).ok().map(Some),
+        None => Some(None),
+    }
 }
 
 impl Engine {
@@ -72,22 +85,14 @@ impl Engine {
         let init = || OcrError::Init {
             lang: config.lang.clone(),
         };
-        let lang = CString::new(config.lang.as_str()).map_err(|_| init())?;
-        let datapath = match &config.tessdata {
-            Some(p) => Some(CString::new(p.to_string_lossy().as_bytes()).map_err(|_| init())?),
-            None => None,
-        };
         limit_openmp_on_this_thread();
-        let mut api = TessBaseApi::create();
-        api.init_4(
-            datapath.as_deref(),
-            Some(&lang),
-            TessOcrEngineMode_OEM_LSTM_ONLY,
-        )
-        .map_err(|_| init())?;
+        let lang = CString::new(config.lang.as_str()).map_err(|_| init())?;
+        let datapath = c_paths(config).ok_or_else(init)?;
+        let mut api = api::Api::new(datapath.as_deref(), &lang, TessOcrEngineMode_OEM_LSTM_ONLY)
+            .ok_or_else(init)?;
         api.set_page_seg_mode(config.psm as TessPageSegMode);
         // Keep Tesseract's diagnostics ("Detected N diacritics") off our stderr.
-        let _ = api.set_variable(c"debug_file", c"/dev/null");
+        api.set_variable("debug_file", "/dev/null");
         let invert = if config.invert_text { "1" } else { "0" };
         let vars = std::iter::once(("tessedit_do_invert", invert)).chain(
             config
@@ -96,38 +101,61 @@ impl Engine {
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         for (name, value) in vars {
-            let bad = || OcrError::Variable {
-                name: name.into(),
-                value: value.into(),
-            };
-            let (n, v) = (
-                CString::new(name).map_err(|_| bad())?,
-                CString::new(value).map_err(|_| bad())?,
-            );
-            api.set_variable(&n, &v).map_err(|_| bad())?;
+            if !api.set_variable(name, value) {
+                return Err(OcrError::Variable {
+                    name: name.into(),
+                    value: value.into(),
+                });
+            }
         }
         ENGINES_CREATED.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
             api,
+            osd: None,
             config: config.clone(),
         })
     }
 
     /// Recognises an 8-bit gray image at the given resolution.
     pub fn recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<OcrResult, OcrError> {
-        let (w, h) = (i32::try_from(image.width()), i32::try_from(image.height()));
-        let (Ok(w), Ok(h)) = (w, h) else {
+        if !self
+            .api
+            .set_image(image.as_raw(), image.width(), image.height(), dpi)
+        {
             return Err(OcrError::Image);
-        };
-        self.api
-            .set_image(image.as_raw(), w, h, 1, w)
-            .map_err(|_| OcrError::Image)?;
-        self.api.set_source_resolution(dpi as i32);
-        self.api.recognize().map_err(|_| OcrError::Recognize)?;
-        let tsv = self.api.get_tsv_text(0).map_err(|_| OcrError::Recognize)?;
-        Ok(tsv::parse(&String::from_utf8_lossy(
-            tsv.as_ref().to_bytes(),
-        )))
+        }
+        let result = self.api.recognize().ok_or(OcrError::Recognize);
+        self.api.clear();
+        result
+    }
+
+    /// Which way the page is turned, by Tesseract's orientation and script detection.
+    /// `None` when the page has too little text to tell.
+    pub fn detect_orientation(
+        &mut self,
+        image: &GrayImage,
+        dpi: u32,
+    ) -> Result<Option<Orientation>, OcrError> {
+        if self.osd.is_none() {
+            let init = || OcrError::Init { lang: "osd".into() };
+            let datapath = c_paths(&self.config).ok_or_else(init)?;
+            let mut osd = api::Api::new(
+                datapath.as_deref(),
+                c"osd",
+                TessOcrEngineMode_OEM_TESSERACT_ONLY,
+            )
+            .ok_or_else(init)?;
+            osd.set_page_seg_mode(TessPageSegMode_PSM_OSD_ONLY);
+            osd.set_variable("debug_file", "/dev/null");
+            self.osd = Some(osd);
+        }
+        let osd = self.osd.as_mut().expect("created above");
+        if !osd.set_image(image.as_raw(), image.width(), image.height(), dpi) {
+            return Err(OcrError::Image);
+        }
+        let o = osd.detect_orientation();
+        osd.clear();
+        Ok(o)
     }
 }
 
@@ -184,6 +212,28 @@ mod tests {
         // Other tests may create engines on their own threads; this thread created exactly one.
         assert!(engines_created() > before);
         ENGINE.with(|s| assert!(s.borrow().is_some()));
+    }
+
+    #[test]
+    fn reads_a_rendered_vietnamese_line_and_its_orientation() {
+        // A fixture page from the dev corpus: a scanned CCCD card.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cccd-scan.jpg");
+        let img = image::open(path).unwrap().to_luma8();
+        let big = crate::normalize::resize(&img, img.width() * 3 / 2, img.height() * 3 / 2);
+        let cfg = OcrConfig::default();
+        let r = with_engine(&cfg, |e| e.recognize(&big, 300))
+            .unwrap()
+            .unwrap();
+        let text = crate::text::page_text(&r.words, &r.lines);
+        assert!(text.contains("CĂN CƯỚC CÔNG DÂN"), "{text}");
+        assert!(r.words.iter().all(|w| (w.line as usize) < r.lines.len()));
+        assert!(r.mean_confidence().unwrap() > 50.0);
+        let upside = image::imageops::rotate180(&big);
+        let o = with_engine(&cfg, |e| e.detect_orientation(&upside, 300))
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.degrees, 180);
     }
 
     #[test]

@@ -115,10 +115,10 @@ fn text_layer(
         if chars.is_empty() || word.bbox.width() == 0 {
             continue;
         }
-        let line_h = line.bbox.height().max(1) as f32 * scale;
-        // Text sits on the line's lower edge less a typical descender, so words of one line share a baseline.
-        let size = line_h.max(1.0);
-        let baseline = h_pt - (line.bbox.y1 as f32 * scale - 0.2 * line_h);
+        // Words sit on their line's baseline (as Tesseract found it), so extractors see one line;
+        // the font is as tall as the line.
+        let size = (line.bbox.height().max(1) as f32 * scale).max(1.0);
+        let baseline = h_pt - line.baseline_at(word.bbox.x0 as f32) * scale;
         let natural = chars.len() as f32 * GLYPH_WIDTH / 1000.0 * size;
         let stretch = (word.bbox.width() as f32 * scale / natural * 100.0).clamp(1.0, 10_000.0);
         cids.clear();
