@@ -57,6 +57,8 @@ pub struct OcrConfig {
     pub invert_text: bool,
     /// Further Tesseract variables (`name = "value"`); an unknown name fails engine start-up.
     pub variables: BTreeMap<String, String>,
+    /// Characters orientation detection classifies before deciding (more is surer and slower).
+    pub orientation_min_characters: u32,
 }
 
 impl Default for OcrConfig {
@@ -67,6 +69,7 @@ impl Default for OcrConfig {
             psm: 3,
             invert_text: false,
             variables: BTreeMap::new(),
+            orientation_min_characters: 25,
         }
     }
 }
@@ -85,8 +88,13 @@ pub struct NormalizeConfig {
     pub blank_max_ink: f32,
     /// Detect pages turned 90/180/270° (Tesseract OSD) and turn them upright.
     pub detect_orientation: bool,
+    /// Orientation is checked when OCR's mean word confidence is below this (or words run
+    /// vertically); upright pages that read well skip the check.
+    pub orientation_check_below_confidence: f32,
     /// Below this OSD confidence a page is left as it is.
     pub min_orientation_confidence: f32,
+    /// Resolution orientation detection runs at (lower is faster; glyph shapes survive 150 dpi).
+    pub orientation_dpi: f32,
 }
 
 impl Default for NormalizeConfig {
@@ -97,7 +105,9 @@ impl Default for NormalizeConfig {
             fallback_dpi: 300.0,
             blank_max_ink: 0.0002,
             detect_orientation: true,
+            orientation_check_below_confidence: 75.0,
             min_orientation_confidence: 2.0,
+            orientation_dpi: 150.0,
         }
     }
 }

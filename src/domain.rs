@@ -51,14 +51,10 @@ pub struct Line {
 }
 
 impl Line {
-    /// Baseline height at `x` (lines may slope on skewed pages).
-    pub fn baseline_at(&self, x: f32) -> f32 {
-        let [x0, y0, x1, y1] = self.baseline;
-        if (x1 - x0).abs() < 1.0 {
-            y0.max(y1)
-        } else {
-            y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-        }
+    /// Baseline height in the middle of the line. Until pages are deskewed, words of one line are
+    /// laid on this single height: stair-stepped words would read as separate lines in extractors.
+    pub fn baseline_mid(&self) -> f32 {
+        (self.baseline[1] + self.baseline[3]) / 2.0
     }
 
     pub fn scaled(&self, factor: f64, max_w: u32, max_h: u32) -> Line {

@@ -1,6 +1,6 @@
 //! Page normalization before OCR. This first version applies EXIF/TIFF orientation, converts to
-//! gray, and scales the OCR copy so text sits in Tesseract's good range; the page image kept for the
-//! PDF is scaled only by orientation, never resampled.
+//! gray, scales the OCR copy so text sits in Tesseract's good range, detects blank pages, and turns
+//! pages upright once orientation is known. The page image kept for the PDF is never resampled.
 
 use std::time::Instant;
 
@@ -29,22 +29,12 @@ pub struct Normalized {
     pub ocr_to_display: f64,
     /// Clockwise degrees the delivered page was turned from upright (it is upright now).
     pub orientation: u16,
-    /// Confidence of orientation detection, when it ran.
-    pub orientation_confidence: Option<f32>,
     pub skew: f32,
     pub blank: bool,
     pub normalize_ms: f64,
 }
 
-/// Finds which way a gray page at a resolution is turned: clockwise degrees from upright and a
-/// confidence, or `None` when it cannot tell. Supplied by the OCR engine (Tesseract OSD).
-pub type OrientationDetector<'a> = &'a mut dyn FnMut(&GrayImage, f32) -> Option<(u16, f32)>;
-
-pub fn normalize(
-    page: DecodedPage,
-    cfg: &NormalizeConfig,
-    detect: OrientationDetector<'_>,
-) -> Normalized {
+pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
     let started = Instant::now();
     let DecodedPage {
         mut image,
@@ -58,7 +48,7 @@ pub fn normalize(
         image.apply_orientation(orientation);
         passthrough = None;
     }
-    // Clockwise degrees applied so far.
+    // EXIF says how to turn the stored image for viewing; the page was turned the other way.
     let exif_cw: u16 = match orientation {
         Orientation::Rotate90 | Orientation::Rotate90FlipH => 90,
         Orientation::Rotate180 => 180,
@@ -75,7 +65,7 @@ pub fn normalize(
         other => other.to_luma8(),
     };
     let ratio = cfg.ocr_dpi / dpi;
-    let (mut ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
+    let (ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
         (gray, dpi)
     } else {
         let nw = ((w as f32 * ratio).round() as u32).max(1);
@@ -83,22 +73,8 @@ pub fn normalize(
         (resize(&gray, nw, nh), cfg.ocr_dpi)
     };
     let blank = is_blank(&ocr_image, cfg.blank_max_ink);
-    let mut found = 0u16;
-    let mut orientation_confidence = None;
-    if cfg.detect_orientation && !blank {
-        if let Some((deg, conf)) = detect(&ocr_image, ocr_dpi) {
-            orientation_confidence = Some(conf);
-            if deg % 90 == 0 && deg != 0 && conf >= cfg.min_orientation_confidence {
-                found = deg % 360;
-                let fix = 360 - found;
-                image = rotate(image, fix);
-                ocr_image = rotate_gray(ocr_image, fix);
-                passthrough = None;
-            }
-        }
-    }
-    let ocr_to_display = f64::from(image.width()) / f64::from(ocr_image.width());
     Normalized {
+        ocr_to_display: f64::from(w) / f64::from(ocr_image.width()),
         display: image,
         passthrough,
         bilevel,
@@ -106,31 +82,60 @@ pub fn normalize(
         dpi_source,
         ocr_image,
         ocr_dpi,
-        ocr_to_display,
-        // As delivered, the page was turned this far clockwise from upright.
-        orientation: (found + 360 - exif_cw) % 360,
-        orientation_confidence,
+        orientation: (360 - exif_cw) % 360,
         skew: 0.0,
         blank,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }
 
-fn rotate(image: DynamicImage, cw: u16) -> DynamicImage {
-    match cw {
-        90 => image.rotate90(),
-        180 => image.rotate180(),
-        270 => image.rotate270(),
-        _ => image,
+impl Normalized {
+    /// The page turned `cw` degrees clockwise (90, 180 or 270): both images turn, the original
+    /// encoding no longer applies, and `orientation` accounts for the turn.
+    pub fn turned(&self, cw: u16) -> Normalized {
+        let display = match cw {
+            90 => self.display.rotate90(),
+            180 => self.display.rotate180(),
+            270 => self.display.rotate270(),
+            _ => self.display.clone(),
+        };
+        let ocr_image = match cw {
+            90 => image::imageops::rotate90(&self.ocr_image),
+            180 => image::imageops::rotate180(&self.ocr_image),
+            270 => image::imageops::rotate270(&self.ocr_image),
+            _ => self.ocr_image.clone(),
+        };
+        Normalized {
+            ocr_to_display: f64::from(display.width()) / f64::from(ocr_image.width()),
+            display,
+            passthrough: if cw % 360 == 0 {
+                self.passthrough.clone()
+            } else {
+                None
+            },
+            bilevel: self.bilevel,
+            dpi: self.dpi,
+            dpi_source: self.dpi_source,
+            ocr_image,
+            ocr_dpi: self.ocr_dpi,
+            orientation: (self.orientation + 360 - cw % 360) % 360,
+            skew: self.skew,
+            blank: self.blank,
+            normalize_ms: self.normalize_ms,
+        }
     }
-}
 
-fn rotate_gray(image: GrayImage, cw: u16) -> GrayImage {
-    match cw {
-        90 => image::imageops::rotate90(&image),
-        180 => image::imageops::rotate180(&image),
-        270 => image::imageops::rotate270(&image),
-        _ => image,
+    /// A smaller gray copy for orientation detection, which needs glyph shapes, not detail.
+    pub fn orientation_probe(&self, dpi: f32) -> (GrayImage, f32) {
+        let f = (dpi / self.ocr_dpi).min(1.0);
+        let (w, h) = (
+            (self.ocr_image.width() as f32 * f) as u32,
+            (self.ocr_image.height() as f32 * f) as u32,
+        );
+        if f >= 1.0 || w == 0 || h == 0 {
+            return (self.ocr_image.clone(), self.ocr_dpi);
+        }
+        (resize(&self.ocr_image, w, h), self.ocr_dpi * f)
     }
 }
 
@@ -202,38 +207,30 @@ mod tests {
         }
     }
 
-    fn none(_: &GrayImage, _: f32) -> Option<(u16, f32)> {
-        None
-    }
-
     #[test]
-    fn detected_orientation_is_undone_when_confident() {
-        let mut p = page(300, 200, Some(300.0), Orientation::NoTransforms);
+    fn turning_rotates_both_images_and_drops_passthrough() {
+        let mut p = page(300, 200, Some(150.0), Orientation::NoTransforms);
         p.passthrough = Some(Passthrough::Png {
             idat: vec![1],
             colors: 1,
             bits: 8,
         });
-        let cfg = NormalizeConfig::default();
-        let mut seen = Vec::new();
-        let n = normalize(p.clone(), &cfg, &mut |g: &GrayImage, _| {
-            seen.push(g.dimensions());
-            Some((90, 10.0))
-        });
-        assert_eq!(seen, [(300, 200)]);
+        let n = normalize(p.clone(), &NormalizeConfig::default());
+        assert!(n.passthrough.is_some());
+        // Found turned 90° clockwise: turn it 270° more.
+        let t = n.turned(270);
+        assert_eq!(t.orientation, 90);
+        assert_eq!((t.display.width(), t.display.height()), (200, 300));
+        assert_eq!((t.ocr_image.width(), t.ocr_image.height()), (400, 600));
+        assert!((t.ocr_to_display - 0.5).abs() < 1e-9);
+        assert!(t.passthrough.is_none());
+        // The top-left pixel of a page turned 270° clockwise ends bottom-left.
         assert_eq!(
-            (n.orientation, n.display.width(), n.ocr_image.width()),
-            (90, 200, 200)
-        );
-        assert!(n.passthrough.is_none());
-        // Pixel (0,0) of a page turned 90° clockwise is its bottom-left once upright.
-        assert_eq!(
-            n.display.to_luma8().get_pixel(0, 299).0,
+            t.display.to_luma8().get_pixel(0, 299).0,
             p.image.to_luma8().get_pixel(0, 0).0
         );
-        let unsure = normalize(p, &cfg, &mut |_: &GrayImage, _| Some((180, 0.1)));
-        assert_eq!((unsure.orientation, unsure.display.width()), (0, 300));
-        assert!(unsure.passthrough.is_some());
+        let (probe, dpi) = n.orientation_probe(150.0);
+        assert_eq!((probe.width(), dpi), (300, 150.0));
     }
 
     #[test]
@@ -241,7 +238,6 @@ mod tests {
         let n = normalize(
             page(200, 100, Some(150.0), Orientation::NoTransforms),
             &NormalizeConfig::default(),
-            &mut none,
         );
         assert_eq!(
             (n.display.width(), n.ocr_image.width(), n.ocr_image.height()),
@@ -256,7 +252,6 @@ mod tests {
         let n = normalize(
             page(200, 100, Some(280.0), Orientation::NoTransforms),
             &NormalizeConfig::default(),
-            &mut none,
         );
         assert_eq!(n.ocr_image.width(), 200);
         assert_eq!(n.dpi_source, DpiSource::File);
@@ -270,7 +265,7 @@ mod tests {
             colors: 1,
             bits: 8,
         });
-        let n = normalize(p, &NormalizeConfig::default(), &mut none);
+        let n = normalize(p, &NormalizeConfig::default());
         // EXIF said "turn 90° clockwise to view": as delivered it was 270° from upright.
         assert_eq!(
             (n.display.width(), n.display.height(), n.orientation),
@@ -313,7 +308,6 @@ mod tests {
         let n = normalize(
             page(2480, 3508, None, Orientation::NoTransforms),
             &NormalizeConfig::default(),
-            &mut none,
         );
         assert_eq!(n.dpi_source, DpiSource::Estimated);
         assert!((n.dpi - 300.0).abs() < 1.0, "{}", n.dpi);

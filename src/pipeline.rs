@@ -165,27 +165,33 @@ impl Processor {
         page: decode::DecodedPage,
     ) -> Result<(PageReport, render::PdfImage), FileError> {
         let decode_ms = page.decode_ms;
-        let ocr_cfg = &self.cfg.ocr;
-        let mut detect = |g: &image::GrayImage, dpi: f32| match ocr::with_engine(ocr_cfg, |e| {
-            e.detect_orientation(g, dpi.round() as u32)
-        }) {
-            Ok(Ok(o)) => o.map(|o| (o.degrees, o.confidence)),
-            Ok(Err(e)) | Err(e) => {
-                tracing::warn!(code = e.code(), "orientation detection unavailable: {e}");
-                None
-            }
-        };
-        let n = normalize(page, &self.cfg.normalize, &mut detect);
+        let mut n = normalize(page, &self.cfg.normalize);
 
         let t = Instant::now();
-        let ocr = if n.blank {
-            OcrResult::default()
-        } else {
-            ocr::with_engine(&self.cfg.ocr, |e| {
-                e.recognize(&n.ocr_image, n.ocr_dpi.round() as u32)
-            })??
-        };
-        let ocr_ms = ms_since(t);
+        let (mut ocr, mut osd_ms, mut orientation_confidence) = (OcrResult::default(), 0.0, None);
+        if !n.blank {
+            ocr = self.recognize(&n)?;
+            if self.cfg.normalize.detect_orientation && looks_misoriented(&ocr, &self.cfg.normalize)
+            {
+                let t_osd = Instant::now();
+                let found = self.detect_orientation(&n);
+                osd_ms = ms_since(t_osd);
+                if let Some(o) = found {
+                    orientation_confidence = Some(o.confidence);
+                    if o.degrees != 0
+                        && o.confidence >= self.cfg.normalize.min_orientation_confidence
+                    {
+                        let upright = n.turned(360 - o.degrees);
+                        let second = self.recognize(&upright)?;
+                        // OSD can be wrong on odd pages; keep whichever reading Tesseract trusts more.
+                        if second.mean_confidence() >= ocr.mean_confidence() {
+                            (n, ocr) = (upright, second);
+                        }
+                    }
+                }
+            }
+        }
+        let ocr_ms = ms_since(t) - osd_ms;
 
         let t = Instant::now();
         let image = render::prepare_image(&n, self.cfg.render.jpeg_quality);
@@ -199,7 +205,6 @@ impl Processor {
             word.bbox = word.bbox.scaled(f, w, h);
         }
         let lines: Vec<_> = ocr.lines.iter().map(|l| l.scaled(f, w, h)).collect();
-        let mean_confidence = ocr::mean_confidence(&words);
         let report = PageReport {
             index,
             width: w,
@@ -207,20 +212,40 @@ impl Processor {
             dpi: n.dpi,
             dpi_source: n.dpi_source,
             orientation: n.orientation,
-            orientation_confidence: n.orientation_confidence,
+            orientation_confidence,
             skew: n.skew,
             blank: n.blank,
-            mean_confidence,
+            mean_confidence: ocr::mean_confidence(&words),
             words,
             lines,
             timings: StageTimings {
                 decode_ms,
-                normalize_ms: n.normalize_ms,
+                normalize_ms: n.normalize_ms + osd_ms,
                 ocr_ms,
                 render_ms,
             },
         };
         Ok((report, image))
+    }
+
+    fn recognize(&self, n: &crate::normalize::Normalized) -> Result<OcrResult, FileError> {
+        Ok(ocr::with_engine(&self.cfg.ocr, |e| {
+            e.recognize(&n.ocr_image, n.ocr_dpi.round() as u32)
+        })??)
+    }
+
+    /// Tesseract OSD on a reduced copy; a failure only costs the detection, never the page.
+    fn detect_orientation(&self, n: &crate::normalize::Normalized) -> Option<ocr::Orientation> {
+        let (probe, dpi) = n.orientation_probe(self.cfg.normalize.orientation_dpi);
+        match ocr::with_engine(&self.cfg.ocr, |e| {
+            e.detect_orientation(&probe, dpi.round() as u32)
+        }) {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) | Err(e) => {
+                tracing::warn!(code = e.code(), "orientation detection unavailable: {e}");
+                None
+            }
+        }
     }
 
     /// Processes `input` and writes `<stem>.pdf`, `<stem>.txt` and `<stem>.json` into `out_dir`.
@@ -280,6 +305,23 @@ struct DocumentJson<'a> {
 pub struct FileSummary {
     pub pages: usize,
     pub outputs: Vec<PathBuf>,
+}
+
+/// Orientation detection is worth its cost only when the reading looks wrong: nothing read, low
+/// confidence (text upside down reads as garbage), or words running vertically (turned 90°).
+fn looks_misoriented(ocr: &OcrResult, cfg: &crate::config::NormalizeConfig) -> bool {
+    let long: Vec<_> = ocr
+        .words
+        .iter()
+        .filter(|w| w.text.chars().count() >= 3)
+        .collect();
+    let vertical = long
+        .iter()
+        .filter(|w| w.bbox.height() > w.bbox.width())
+        .count();
+    ocr.mean_confidence()
+        .is_none_or(|c| c < cfg.orientation_check_below_confidence)
+        || vertical * 2 > long.len()
 }
 
 pub fn output_stem(input: &Path) -> String {

@@ -147,6 +147,15 @@ impl Engine {
             .ok_or_else(init)?;
             osd.set_page_seg_mode(TessPageSegMode_PSM_OSD_ONLY);
             osd.set_variable("debug_file", "/dev/null");
+            // OSD classifies characters until it has seen this many; each costs the legacy
+            // classifier about a millisecond.
+            let min_chars = self.config.orientation_min_characters.to_string();
+            if !osd.set_variable("min_characters_to_try", &min_chars) {
+                return Err(OcrError::Variable {
+                    name: "min_characters_to_try".into(),
+                    value: min_chars,
+                });
+            }
             self.osd = Some(osd);
         }
         let osd = self.osd.as_mut().expect("created above");

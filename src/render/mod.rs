@@ -93,7 +93,9 @@ pub fn render_pdf(pages: &[RenderPage<'_>]) -> Vec<u8> {
     pdf.finish()
 }
 
-/// One text object per page; each word is stretched (`Tz`) to its box width on its line's baseline.
+/// One text object per page. Each word sits on its line's baseline, stretched (`Tz`) to its box;
+/// a word followed by another on the same line carries a real space stretched up to that word, so
+/// extractors find word breaks from characters instead of guessing them from gaps.
 fn text_layer(
     c: &mut Content,
     page: &RenderPage<'_>,
@@ -104,25 +106,45 @@ fn text_layer(
     if page.words.is_empty() {
         return;
     }
+    // Font size per line: the median word height. The line's own box grows with skew, and an
+    // oversized font makes real word gaps look too small to be spaces.
+    let mut heights: Vec<Vec<u32>> = vec![Vec::new(); page.lines.len()];
+    for w in page.words {
+        if let Some(h) = heights.get_mut(w.line as usize) {
+            h.push(w.bbox.height());
+        }
+    }
+    let sizes: Vec<f32> = heights
+        .iter_mut()
+        .map(|h| {
+            h.sort_unstable();
+            (h.get(h.len() / 2).copied().unwrap_or(1).max(1) as f32 * scale).max(1.0)
+        })
+        .collect();
     c.begin_text();
     c.set_text_rendering_mode(TextRenderingMode::Invisible);
     let mut cids = Vec::new();
-    for word in page.words {
+    for (i, word) in page.words.iter().enumerate() {
         let Some(line) = page.lines.get(word.line as usize) else {
             continue;
         };
-        let chars: Vec<char> = word.text.chars().collect();
-        if chars.is_empty() || word.bbox.width() == 0 {
+        if word.text.is_empty() || word.bbox.width() == 0 {
             continue;
         }
-        // Words sit on their line's baseline (as Tesseract found it), so extractors see one line;
-        // the font is as tall as the line.
-        let size = (line.bbox.height().max(1) as f32 * scale).max(1.0);
-        let baseline = h_pt - line.baseline_at(word.bbox.x0 as f32) * scale;
-        let natural = chars.len() as f32 * GLYPH_WIDTH / 1000.0 * size;
-        let stretch = (word.bbox.width() as f32 * scale / natural * 100.0).clamp(1.0, 10_000.0);
+        let next_x0 = page
+            .words
+            .get(i + 1)
+            .filter(|n| n.line == word.line)
+            .map(|n| n.bbox.x0);
+        let (right, space) = match next_x0 {
+            Some(x) if x > word.bbox.x1 => (x, true),
+            Some(_) => (word.bbox.x1, true),
+            None => (word.bbox.x1, false),
+        };
         cids.clear();
-        for ch in chars {
+        let mut n = 0;
+        for ch in word.text.chars().chain(space.then_some(' ')) {
+            // Identity-H carries 16-bit CIDs; Vietnamese lives entirely in the BMP.
             let ch = if (ch as u32) <= 0xFFFF {
                 ch
             } else {
@@ -130,10 +152,21 @@ fn text_layer(
             };
             used.insert(ch);
             cids.extend_from_slice(&(ch as u16).to_be_bytes());
+            n += 1;
         }
+        let size = sizes[word.line as usize];
+        let natural = n as f32 * GLYPH_WIDTH / 1000.0 * size;
+        let width = (right - word.bbox.x0).max(1) as f32 * scale;
         c.set_font(Name(b"F0"), size);
-        c.set_horizontal_scaling(stretch);
-        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, word.bbox.x0 as f32 * scale, baseline]);
+        c.set_horizontal_scaling((width / natural * 100.0).clamp(1.0, 10_000.0));
+        c.set_text_matrix([
+            1.0,
+            0.0,
+            0.0,
+            1.0,
+            word.bbox.x0 as f32 * scale,
+            h_pt - line.baseline_mid() * scale,
+        ]);
         c.show(Str(&cids));
     }
     c.end_text();
