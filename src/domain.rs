@@ -18,14 +18,20 @@ impl BBox {
     pub fn height(&self) -> u32 {
         self.y1.saturating_sub(self.y0)
     }
-    /// Maps a box found on a scaled image back onto the page image.
+    /// Maps a box found on a scaled image back onto the page image. Start edges round down and
+    /// end edges up, so a box never collapses to nothing (a 1 px mark stays at least 1 px).
     pub fn scaled(&self, factor: f64, max_w: u32, max_h: u32) -> BBox {
-        let s = |v: u32, max: u32| ((f64::from(v) * factor).round() as u32).min(max);
+        let lo =
+            |v: u32, max: u32| ((f64::from(v) * factor).floor() as u32).min(max.saturating_sub(1));
+        let hi = |v: u32, lo: u32, max: u32| {
+            ((f64::from(v) * factor).ceil() as u32).clamp(lo + 1, max.max(1))
+        };
+        let (x0, y0) = (lo(self.x0, max_w), lo(self.y0, max_h));
         BBox {
-            x0: s(self.x0, max_w),
-            y0: s(self.y0, max_h),
-            x1: s(self.x1, max_w),
-            y1: s(self.y1, max_h),
+            x0,
+            y0,
+            x1: hi(self.x1, x0, max_w),
+            y1: hi(self.y1, y0, max_h),
         }
     }
 }
@@ -103,4 +109,52 @@ pub struct PageReport {
 pub enum DpiSource {
     File,
     Estimated,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_boxes_keep_their_extent_and_stay_on_the_page() {
+        let b = BBox {
+            x0: 10,
+            y0: 10,
+            x1: 11,
+            y1: 12,
+        };
+        assert_eq!(
+            b.scaled(0.5, 100, 100),
+            BBox {
+                x0: 5,
+                y0: 5,
+                x1: 6,
+                y1: 6
+            }
+        );
+        assert_eq!(
+            b.scaled(2.0, 100, 100),
+            BBox {
+                x0: 20,
+                y0: 20,
+                x1: 22,
+                y1: 24
+            }
+        );
+        let edge = BBox {
+            x0: 90,
+            y0: 0,
+            x1: 120,
+            y1: 5,
+        };
+        assert_eq!(
+            edge.scaled(1.0, 100, 100),
+            BBox {
+                x0: 90,
+                y0: 0,
+                x1: 100,
+                y1: 5
+            }
+        );
+    }
 }

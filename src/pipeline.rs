@@ -183,8 +183,8 @@ impl Processor {
                     {
                         let upright = n.turned(360 - o.degrees);
                         let second = self.recognize(&upright)?;
-                        // OSD can be wrong on odd pages; keep whichever reading Tesseract trusts more.
-                        if second.mean_confidence() >= ocr.mean_confidence() {
+                        // OSD can be wrong on odd pages: the first reading stays unless the second is better.
+                        if turned_is_better(&ocr, &second) {
                             (n, ocr) = (upright, second);
                         }
                     }
@@ -307,9 +307,9 @@ pub struct FileSummary {
     pub outputs: Vec<PathBuf>,
 }
 
-/// Orientation detection is worth its cost only when the reading looks wrong: nothing read, low
-/// confidence (text upside down reads as garbage), or words running vertically (turned 90°).
-fn looks_misoriented(ocr: &OcrResult, cfg: &crate::config::NormalizeConfig) -> bool {
+/// Share of words (of 3+ characters) taller than wide: near 1 when a page turned 90° was read
+/// line by line down the page.
+fn vertical_share(ocr: &OcrResult) -> f32 {
     let long: Vec<_> = ocr
         .words
         .iter()
@@ -319,9 +319,23 @@ fn looks_misoriented(ocr: &OcrResult, cfg: &crate::config::NormalizeConfig) -> b
         .iter()
         .filter(|w| w.bbox.height() > w.bbox.width())
         .count();
+    vertical as f32 / long.len().max(1) as f32
+}
+
+/// Orientation detection is worth its cost only when the reading looks wrong: nothing read, low
+/// confidence (text upside down reads as garbage), or words running vertically (turned 90°).
+fn looks_misoriented(ocr: &OcrResult, cfg: &crate::config::NormalizeConfig) -> bool {
     ocr.mean_confidence()
         .is_none_or(|c| c < cfg.orientation_check_below_confidence)
-        || vertical * 2 > long.len()
+        || vertical_share(ocr) > 0.5
+}
+
+/// After turning, keep the new reading if Tesseract trusts it at least as much, or if it turned
+/// vertical lines into horizontal ones (Tesseract reads sideways text well, but boxes and reading
+/// order are then those of a sideways page).
+fn turned_is_better(before: &OcrResult, after: &OcrResult) -> bool {
+    after.mean_confidence() >= before.mean_confidence()
+        || (vertical_share(before) > 0.5 && vertical_share(after) < 0.5)
 }
 
 pub fn output_stem(input: &Path) -> String {

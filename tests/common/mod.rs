@@ -1,0 +1,88 @@
+//! Helpers for tests that run the real `motcua` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn motcua(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run motcua")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Text of a PDF as poppler's pdftotext reads it; `raw` keeps content-stream (reading) order.
+pub fn pdftotext(pdf: &Path, raw: bool) -> String {
+    let mut cmd = Command::new("pdftotext");
+    if raw {
+        cmd.arg("-raw");
+    }
+    let out = cmd
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8(out.stdout).expect("pdftotext writes UTF-8")
+}
+
+pub fn pdf_pages(pdf: &Path) -> usize {
+    let out = Command::new("pdfinfo")
+        .arg(pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8_lossy(&out.stdout);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no page count in pdfinfo output: {info}"))
+}
+
+/// Whitespace folded to single spaces, as OCR scoring does.
+pub fn fold(s: &str) -> Vec<char> {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .collect()
+}
+
+/// Character error rate of `hyp` against `reference` after folding whitespace.
+pub fn cer(reference: &str, hyp: &str) -> f64 {
+    let (a, b) = (fold(reference), fold(hyp));
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] as f64 / a.len().max(1) as f64
+}
+
+#[test]
+fn cer_counts_edits() {
+    assert_eq!(cer("abc", "abc"), 0.0);
+    assert_eq!(cer("a  b\nc", "a b c"), 0.0);
+    assert!((cer("abcd", "abxd") - 0.25).abs() < 1e-12);
+    assert_eq!(cer("Việt", "Viet"), 0.25);
+}

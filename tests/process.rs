@@ -1,0 +1,324 @@
+//! `motcua process` end to end: the real binary, real Tesseract, real PDFs read back by poppler.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+const FIXTURES: [&str; 6] = [
+    "cccd-scan.jpg",
+    "cccd-clean.png",
+    "text-fax.tif",
+    "two-pages-g4.tif",
+    "cccd-turned.webp",
+    "blank-back.png",
+];
+
+fn json(dir: &Path, stem: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join(format!("{stem}.json"))).unwrap()).unwrap()
+}
+
+fn pages(v: &Value) -> &Vec<Value> {
+    v["pages"].as_array().expect("pages array")
+}
+
+#[test]
+fn every_input_gets_a_searchable_pdf_text_and_page_json() {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "process",
+        "--jobs",
+        "2",
+        "--out",
+        out.path().to_str().unwrap(),
+    ];
+    let inputs: Vec<String> = FIXTURES
+        .iter()
+        .map(|f| fixture(f).to_string_lossy().into_owned())
+        .collect();
+    args.extend(inputs.iter().map(String::as_str));
+    let o = motcua(&args);
+    let log = stderr(&o);
+    assert!(o.status.success(), "{log}");
+
+    for name in FIXTURES {
+        let stem = name.rsplit_once('.').unwrap().0;
+        let pdf = out.path().join(format!("{stem}.pdf"));
+        let txt = std::fs::read_to_string(out.path().join(format!("{stem}.txt"))).unwrap();
+        let doc = json(out.path(), stem);
+        assert_eq!(
+            txt,
+            txt.nfc().collect::<String>(),
+            "{stem}: text must be NFC"
+        );
+        assert_eq!(pdf_pages(&pdf), pages(&doc).len(), "{stem}");
+        assert_eq!(
+            txt.matches('\x0c').count() + 1,
+            pages(&doc).len(),
+            "{stem}: pages split by form feed"
+        );
+        // The text layer, read back in content order, is the .txt: same characters, diacritics, order.
+        let layer = pdftotext(&pdf, true);
+        let c = cer(&txt, &layer);
+        assert!(
+            c < 0.01,
+            "{stem}: pdftotext -raw differs from .txt (CER {c:.4})\n--- txt\n{txt}\n--- pdf\n{layer}"
+        );
+        for p in pages(&doc) {
+            for key in [
+                "index",
+                "width",
+                "height",
+                "dpi",
+                "orientation",
+                "skew",
+                "blank",
+                "mean_confidence",
+                "words",
+                "timings",
+            ] {
+                assert!(p.get(key).is_some(), "{stem}: page lacks {key}");
+            }
+            for stage in ["decode_ms", "normalize_ms", "ocr_ms", "render_ms"] {
+                assert!(
+                    p["timings"][stage].as_f64().is_some_and(|t| t >= 0.0),
+                    "{stem}: timing {stage}"
+                );
+            }
+            let (w, h) = (p["width"].as_u64().unwrap(), p["height"].as_u64().unwrap());
+            for word in p["words"].as_array().unwrap() {
+                let b = &word["box"];
+                assert!(
+                    b["x0"].as_u64() < b["x1"].as_u64() && b["x1"].as_u64().unwrap() <= w,
+                    "{stem}: {word}"
+                );
+                assert!(
+                    b["y0"].as_u64() < b["y1"].as_u64() && b["y1"].as_u64().unwrap() <= h,
+                    "{stem}: {word}"
+                );
+                assert!((0.0..=100.0).contains(&word["confidence"].as_f64().unwrap()));
+            }
+        }
+    }
+
+    // A scanned ID card (JPEG) and the same card as PNG read the same heading.
+    for stem in ["cccd-scan", "cccd-clean"] {
+        let txt = std::fs::read_to_string(out.path().join(format!("{stem}.txt"))).unwrap();
+        assert!(txt.contains("CĂN CƯỚC CÔNG DÂN"), "{stem}: {txt}");
+    }
+    // A single-column fax page (CCITT G4) reads the same in poppler's own layout order too.
+    let fax = std::fs::read_to_string(out.path().join("text-fax.txt")).unwrap();
+    assert!(fax.contains("Nghị quyết 17/NQ-CP"), "{fax}");
+    assert!(cer(&fax, &pdftotext(&out.path().join("text-fax.pdf"), false)) < 0.01);
+
+    // Multi-page TIFF: both pages, in order; the second page is the single-page fax.
+    let two = json(out.path(), "two-pages-g4");
+    assert_eq!(pages(&two).len(), 2);
+    assert_eq!(pages(&two)[1]["index"], 1);
+    let two_txt = std::fs::read_to_string(out.path().join("two-pages-g4.txt")).unwrap();
+    let second = two_txt.split('\x0c').nth(1).unwrap();
+    assert!(
+        cer(&fax, second) < 0.01,
+        "second page of the TIFF is the fax page"
+    );
+    assert_eq!(
+        pages(&two)[0]["dpi"].as_f64().unwrap().round(),
+        200.0,
+        "DPI read from the TIFF"
+    );
+
+    // A card stored turned 90° clockwise comes out upright, and says how it was found.
+    let turned = pages(&json(out.path(), "cccd-turned"))[0].clone();
+    assert_eq!(turned["orientation"], 90);
+    assert!(
+        turned["width"].as_u64() > turned["height"].as_u64(),
+        "upright card is landscape"
+    );
+    let turned_txt = std::fs::read_to_string(out.path().join("cccd-turned.txt")).unwrap();
+    assert!(
+        turned_txt.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        "{turned_txt}"
+    );
+
+    // A blank back with bleed-through: marked blank, not read, still a page of the PDF.
+    let blank = pages(&json(out.path(), "blank-back"))[0].clone();
+    assert_eq!(blank["blank"], true);
+    assert!(blank["words"].as_array().unwrap().is_empty());
+    assert_eq!(pdf_pages(&out.path().join("blank-back.pdf")), 1);
+
+    // One OCR engine per worker thread, not one per page (7 pages, 2 threads).
+    let engines: usize = log
+        .split("ocr_engines=")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no engine count in log: {log}"));
+    assert!(
+        (1..=2).contains(&engines),
+        "{engines} engines for 7 pages on 2 threads"
+    );
+}
+
+#[test]
+fn bad_files_fail_with_a_code_and_the_rest_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let jpg = std::fs::read(fixture("cccd-scan.jpg")).unwrap();
+    let tif = std::fs::read(fixture("two-pages-g4.tif")).unwrap();
+    let cases = [
+        (
+            "cut-jpeg.jpg",
+            jpg[..jpg.len() / 2].to_vec(),
+            "corrupt_file",
+        ),
+        (
+            "cut-tiff.tif",
+            tif[..tif.len() / 3].to_vec(),
+            "corrupt_file",
+        ),
+        (
+            "letter.png",
+            b"Kinh gui: this is not an image".to_vec(),
+            "unsupported_format",
+        ),
+        ("empty.jpg", Vec::new(), "empty_file"),
+        ("scan.pdf", b"%PDF-1.7\n%...".to_vec(), "unsupported_format"),
+    ];
+    let mut args: Vec<String> = vec![
+        "process".into(),
+        "--out".into(),
+        out.to_string_lossy().into(),
+    ];
+    for (name, bytes, _) in &cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        args.push(p.to_string_lossy().into());
+    }
+    args.push(fixture("cccd-clean.png").to_string_lossy().into());
+    args.push(dir.path().join("missing.png").to_string_lossy().into());
+    let o = motcua(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    for (name, _, code) in &cases {
+        let line = log
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {log}"));
+        assert!(
+            line.contains(code),
+            "{name} should fail with {code}: {line}"
+        );
+        let stem = name.rsplit_once('.').unwrap().0;
+        assert!(
+            !out.join(format!("{stem}.pdf")).exists(),
+            "{name} must leave no output"
+        );
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.contains("missing.png") && l.contains("read_failed")),
+        "{log}"
+    );
+    // The good file is processed in full despite its neighbours.
+    assert!(
+        std::fs::read_to_string(out.join("cccd-clean.txt"))
+            .unwrap()
+            .contains("CĂN CƯỚC")
+    );
+    assert!(out.join("cccd-clean.pdf").exists());
+}
+
+#[test]
+fn limits_come_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("motcua.toml");
+    std::fs::write(&cfg, "[limits]\nmax_pages = 1\nmax_page_pixels = 5000000\n").unwrap();
+    let out = dir.path().join("out");
+    let o = motcua(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "process",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("two-pages-g4.tif").to_str().unwrap(),
+        fixture("cccd-clean.png").to_str().unwrap(),
+    ]);
+    let log = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("two-pages-g4.tif") && l.contains("too_many_pages")),
+        "{log}"
+    );
+    // Both pages fit under 5 Mpx, so the page count is what fails; the card passes.
+    assert!(out.join("cccd-clean.pdf").exists(), "{log}");
+
+    std::fs::write(&cfg, "[limits]\nmax_file_bytes = 1000\n").unwrap();
+    let o = motcua(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "process",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("cccd-scan.jpg").to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("file_too_large"), "{}", stderr(&o));
+}
+
+#[test]
+fn invalid_config_reports_every_error_and_config_prints_the_effective_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("motcua.toml");
+    std::fs::write(
+        &cfg,
+        "[limits]\nmax_pages = 0\n[render]\njpeg_quality = 0\n",
+    )
+    .unwrap();
+    let o = motcua(&["--config", cfg.to_str().unwrap(), "config"]);
+    assert_eq!(o.status.code(), Some(2));
+    let log = stderr(&o);
+    assert!(
+        log.contains("max_pages") && log.contains("jpeg_quality"),
+        "{log}"
+    );
+
+    std::fs::write(&cfg, "[ocr]\nlang = \"vie\"\npsm = 6\n").unwrap();
+    let o = motcua(&["--config", cfg.to_str().unwrap(), "config"]);
+    assert!(o.status.success());
+    let printed: toml::Value = toml::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    assert_eq!(printed["ocr"]["psm"].as_integer(), Some(6));
+    assert!(printed["limits"]["max_file_bytes"].as_integer().unwrap() > 0);
+}
+
+#[test]
+fn inputs_with_the_same_name_do_not_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::copy(fixture("cccd-scan.jpg"), a.join("cccd-clean.jpg")).unwrap();
+    let out = dir.path().join("out");
+    let o = motcua(&[
+        "process",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("cccd-clean.png").to_str().unwrap(),
+        a.join("cccd-clean.jpg").to_str().unwrap(),
+    ]);
+    let log = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("a/cccd-clean.jpg") && l.contains("duplicate_output_name")),
+        "{log}"
+    );
+    // The first one's outputs are its own: the PNG card's text.
+    let pdf_bytes = std::fs::metadata(out.join("cccd-clean.pdf")).unwrap().len();
+    assert!(
+        pdf_bytes > 100_000,
+        "the PNG page passes through losslessly ({pdf_bytes} bytes)"
+    );
+}
