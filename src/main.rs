@@ -95,7 +95,7 @@ fn limit_openmp() {
         let err = std::process::Command::new(exe)
             .args(std::env::args_os().skip(1))
             .exec();
-        // Not fatal: OCR threads also cap OpenMP themselves (see `ocr`), only less reliably.
+        // Not fatal: OCR still works, only slower (OpenMP threads compete with page workers).
         eprintln!("warning: could not re-execute with OMP_THREAD_LIMIT=1: {err}");
     }
 }

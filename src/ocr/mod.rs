@@ -85,7 +85,7 @@ impl Engine {
         let init = || OcrError::Init {
             lang: config.lang.clone(),
         };
-        limit_openmp_on_this_thread();
+        warn_if_openmp_unlimited();
         let lang = CString::new(config.lang.as_str()).map_err(|_| init())?;
         let datapath = c_paths(config).ok_or_else(init)?;
         let mut api = api::Api::new(datapath.as_deref(), &lang, TessOcrEngineMode_OEM_LSTM_ONLY)
@@ -168,16 +168,15 @@ impl Engine {
     }
 }
 
-/// Caps OpenMP to one thread for parallel regions started from this thread, when the Tesseract
-/// library uses OpenMP at all. Looked up at run time so that builds without libgomp still link.
-fn limit_openmp_on_this_thread() {
-    // SAFETY: dlsym with a NUL-terminated name; the symbol, if present, has this C signature.
-    unsafe {
-        let f = libc::dlsym(libc::RTLD_DEFAULT, c"omp_set_num_threads".as_ptr());
-        if !f.is_null() {
-            let set: extern "C" fn(libc::c_int) = std::mem::transmute(f);
-            set(1);
-        }
+/// Tesseract parallelises with OpenMP, and libgomp reads `OMP_THREAD_LIMIT` once, when it is
+/// loaded: it cannot be changed from inside the process. The binary re-executes itself with the
+/// variable set; `.cargo/config.toml` sets it for tests and benches. Anyone else is warned once.
+fn warn_if_openmp_unlimited() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none_or(|v| v != "1") {
+        WARNED.call_once(|| {
+            tracing::warn!("OMP_THREAD_LIMIT is not 1: Tesseract's OpenMP threads will fight the page workers for cores")
+        });
     }
 }
 

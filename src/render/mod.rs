@@ -13,7 +13,7 @@ use miniz_oxide::deflate::compress_to_vec_zlib;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str};
 
-pub use self::image::{PdfImage, prepare_image};
+pub use self::image::{Encoded, PdfImage, prepare_image};
 use crate::domain::{Line, Word};
 
 const GLYPHLESS_TTF: &[u8] = include_bytes!("glyphless.ttf");
