@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages motcua needs on Debian (12+): Tesseract 5 with Vietnamese and
+# orientation models, Leptonica, clang/pkg-config for the bindings, poppler-utils for the tests.
+set -euo pipefail
+pkgs=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
