@@ -45,17 +45,36 @@ echo "--- CER motcua"
 python3 "$cer" "$corpus" "$work/motcua"
 echo "--- CER tesseract CLI"
 python3 "$cer" "$corpus" "$work/tess"
-# Mean per-stage time per page, from the page JSON.
-python3 - "$work/motcua" <<'PY'
-import json, glob, sys
-st = {}
-n = 0
-for f in glob.glob(sys.argv[1] + "/*.json"):
-    for p in json.load(open(f))["pages"]:
+# Per-stage time per page, text-layer agreement, and orientation/blank flags against truth.
+python3 - "$work/motcua" "$corpus" <<'PY'
+import glob, json, os, re, subprocess, sys, unicodedata
+from rapidfuzz.distance import Levenshtein
+out, corpus = sys.argv[1], sys.argv[2]
+truth = {os.path.splitext(json.loads(l)["file"])[0]: json.loads(l) for l in open(os.path.join(corpus, "truth.jsonl"))}
+fold = lambda s: re.sub(r"\s+", " ", unicodedata.normalize("NFC", s)).strip()
+st, n, flags, agree = {}, 0, [0, 0], {"-raw": [], "default": []}
+for f in sorted(glob.glob(out + "/*.json")):
+    stem = os.path.basename(f)[:-5]
+    pages = json.load(open(f))["pages"]
+    for p in pages:
         n += 1
         for k, v in p["timings"].items():
             st[k] = st.get(k, 0) + v
-print("--- motcua mean ms per page by stage (CPU time on one core)")
+    t = truth.get(stem)
+    if t and len(pages) == 1:
+        flags[1] += 1
+        flags[0] += pages[0]["orientation"] == t["orientation"] and pages[0]["blank"] == t["blank"]
+    txt = fold(open(f[:-5] + ".txt", encoding="utf-8").read())
+    for mode in agree:
+        args = ["pdftotext"] + (["-raw"] if mode == "-raw" else []) + [f[:-5] + ".pdf", "-"]
+        pdf = fold(subprocess.run(args, capture_output=True, text=True).stdout)
+        agree[mode].append(Levenshtein.distance(txt, pdf) / max(1, len(txt)))
+print("--- motcua mean ms per page by stage (one core)")
 for k, v in st.items():
     print(f"{k:14s} {v / max(n, 1):9.1f}")
+if st.get("ocr_ms"):
+    print(f"normalize / ocr  {st['normalize_ms'] / st['ocr_ms'] * 100:8.1f} %")
+print(f"--- orientation and blank as in truth.jsonl: {flags[0]}/{flags[1]} pages")
+for mode, v in agree.items():
+    print(f"--- pdftotext {mode:8s} vs .txt: worst CER {max(v):.4f}, files over 0.01: {sum(x >= 0.01 for x in v)}/{len(v)}")
 PY

@@ -236,19 +236,30 @@ fn bad_files_fail_with_a_code_and_the_rest_complete() {
 fn limits_come_from_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("motcua.toml");
-    std::fs::write(&cfg, "[limits]\nmax_pages = 1\nmax_page_pixels = 5000000\n").unwrap();
     let out = dir.path().join("out");
-    let o = motcua(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "process",
-        "--out",
-        out.to_str().unwrap(),
-        fixture("two-pages-g4.tif").to_str().unwrap(),
-        fixture("cccd-clean.png").to_str().unwrap(),
-    ]);
-    let log = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{log}");
+    let run = |config: &str, files: &[&str]| {
+        std::fs::write(&cfg, config).unwrap();
+        let mut args = vec![
+            "--config",
+            cfg.to_str().unwrap(),
+            "process",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let paths: Vec<String> = files
+            .iter()
+            .map(|f| fixture(f).to_string_lossy().into_owned())
+            .collect();
+        args.extend(paths.iter().map(String::as_str));
+        let o = motcua(&args);
+        (o.status.code(), stderr(&o))
+    };
+
+    let (code, log) = run(
+        "[limits]\nmax_pages = 1\nmax_page_pixels = 5000000\n",
+        &["two-pages-g4.tif", "cccd-clean.png"],
+    );
+    assert_eq!(code, Some(1), "{log}");
     assert!(
         log.lines()
             .any(|l| l.contains("two-pages-g4.tif") && l.contains("too_many_pages")),
@@ -257,16 +268,9 @@ fn limits_come_from_the_config_file() {
     // Both pages fit under 5 Mpx, so the page count is what fails; the card passes.
     assert!(out.join("cccd-clean.pdf").exists(), "{log}");
 
-    std::fs::write(&cfg, "[limits]\nmax_file_bytes = 1000\n").unwrap();
-    let o = motcua(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "process",
-        "--out",
-        out.to_str().unwrap(),
-        fixture("cccd-scan.jpg").to_str().unwrap(),
-    ]);
-    assert!(stderr(&o).contains("file_too_large"), "{}", stderr(&o));
+    let (code, log) = run("[limits]\nmax_file_bytes = 1000\n", &["cccd-scan.jpg"]);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("file_too_large"), "{log}");
 }
 
 #[test]
