@@ -86,6 +86,9 @@ pub struct NormalizeConfig {
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
+    /// Paint dotted leaders (`..........` after form labels) out of the OCR copy; Tesseract reads
+    /// them as garbage. Diacritics and ellipses stay: only long evenly spaced dot rows go.
+    pub remove_leaders: bool,
     /// Detect pages turned 90/180/270° (Tesseract OSD) and turn them upright.
     pub detect_orientation: bool,
     /// Orientation is checked when OCR's mean word confidence is below this (or words run
@@ -104,6 +107,7 @@ impl Default for NormalizeConfig {
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
             blank_max_ink: 0.0002,
+            remove_leaders: true,
             detect_orientation: true,
             orientation_check_below_confidence: 75.0,
             min_orientation_confidence: 2.0,

@@ -97,6 +97,8 @@ pub struct PageReport {
     /// Skew corrected, degrees.
     pub skew: f32,
     pub blank: bool,
+    /// Dots of dotted leaders removed before OCR.
+    pub leader_dots: usize,
     /// Mean word confidence, 0–100; `None` when there are no words.
     pub mean_confidence: Option<f32>,
     pub words: Vec<Word>,

@@ -215,6 +215,7 @@ impl Processor {
             orientation_confidence,
             skew: n.skew,
             blank: n.blank,
+            leader_dots: n.leader_dots,
             mean_confidence: ocr::mean_confidence(&words),
             words,
             lines,

@@ -1,6 +1,7 @@
 //! Page normalization before OCR. This first version applies EXIF/TIFF orientation, converts to
-//! gray, scales the OCR copy so text sits in Tesseract's good range, detects blank pages, and turns
-//! pages upright once orientation is known. The page image kept for the PDF is never resampled.
+//! gray, scales the OCR copy so text sits in Tesseract's good range, paints dotted leaders out of
+//! it, detects blank pages, and turns pages upright once orientation is known. The page image kept
+//! for the PDF is never resampled or painted on.
 
 use std::time::Instant;
 
@@ -11,6 +12,9 @@ use image::{DynamicImage, GrayImage};
 use crate::config::NormalizeConfig;
 use crate::decode::{DecodedPage, Passthrough};
 use crate::domain::DpiSource;
+
+mod leaders;
+pub use leaders::remove_dotted_leaders;
 
 /// A page ready for OCR and rendering.
 pub struct Normalized {
@@ -31,6 +35,8 @@ pub struct Normalized {
     pub orientation: u16,
     pub skew: f32,
     pub blank: bool,
+    /// Dots of dotted leaders painted out of `ocr_image`.
+    pub leader_dots: usize,
     pub normalize_ms: f64,
 }
 
@@ -65,12 +71,17 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         other => other.to_luma8(),
     };
     let ratio = cfg.ocr_dpi / dpi;
-    let (ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
+    let (mut ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
         (gray, dpi)
     } else {
         let nw = ((w as f32 * ratio).round() as u32).max(1);
         let nh = ((h as f32 * ratio).round() as u32).max(1);
         (resize(&gray, nw, nh), cfg.ocr_dpi)
+    };
+    let leader_dots = if cfg.remove_leaders {
+        remove_dotted_leaders(&mut ocr_image, ocr_dpi)
+    } else {
+        0
     };
     let blank = is_blank(&ocr_image, cfg.blank_max_ink);
     Normalized {
@@ -85,6 +96,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         orientation: (360 - exif_cw) % 360,
         skew: 0.0,
         blank,
+        leader_dots,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }
@@ -121,6 +133,7 @@ impl Normalized {
             orientation: (self.orientation + 360 - cw % 360) % 360,
             skew: self.skew,
             blank: self.blank,
+            leader_dots: self.leader_dots,
             normalize_ms: self.normalize_ms,
         }
     }
@@ -155,18 +168,24 @@ pub fn is_blank(gray: &GrayImage, max_ink: f32) -> bool {
         }
     }
     let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();
-    // Paper: the 90th percentile of brightness.
-    let mut acc = 0u64;
-    let paper = (0..256).rev().find(|&v| {
-        acc += u64::from(hist[v]);
-        acc * 10 >= total
-    });
-    let Some(paper) = paper else { return false };
-    let ink: u64 = hist[..paper.saturating_sub(100)]
+    let Some(paper) = paper_level(&hist) else {
+        return false;
+    };
+    let ink: u64 = hist[..usize::from(paper).saturating_sub(100)]
         .iter()
         .map(|&c| u64::from(c))
         .sum();
     (ink as f64) < f64::from(max_ink) * total as f64
+}
+
+/// The paper of a page or tile: the 90th percentile of brightness.
+fn paper_level(hist: &[u32; 256]) -> Option<u8> {
+    let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();
+    let mut acc = 0u64;
+    (0..=255u8).rev().find(|&v| {
+        acc += u64::from(hist[v as usize]);
+        acc * 10 >= total && total > 0
+    })
 }
 
 /// Without a stated resolution, assume the long side is that of A4 (11.69 in): the common case

@@ -1,0 +1,438 @@
+//! Dotted leaders (`Họ, chữ đệm, tên: HUỲNH MAI HẠNH ..........`) on administrative forms. Tesseract
+//! reads them as runs of garbage (`.......--- -- 2c 22211122211`) and spends time on them, so they
+//! are painted paper-white on the OCR copy.
+//!
+//! A leader is a chain of small round blobs on one line, evenly spaced. Ink is
+//! found against the local paper level, blobs are connected components, and only chains of at
+//! least [`MIN_CHAIN`] evenly spaced dots go. Diacritics (dot below, dot of i/j) and an ellipsis
+//! never form such chains. Chains are looked for along both axes because a page turned 90° is
+//! only turned upright after OCR has read it once.
+
+use image::GrayImage;
+
+use super::paper_level;
+
+/// Fewest dots in a chain that is removed (an ellipsis has three).
+const MIN_CHAIN: usize = 6;
+/// Side of the square tiles on which the paper level is estimated, pixels at 300 dpi.
+const TILE_300: f32 = 64.0;
+/// Ink is darker than this fraction of the local paper level.
+const INK_FRACTION: u32 = 60;
+/// Size of a dot's bounding box, pixels at 300 dpi (leaders on the forms are about 5 px).
+const DOT_MIN_300: f32 = 2.5;
+const DOT_MAX_300: f32 = 9.0;
+/// Farthest centre-to-centre distance of neighbouring dots, in dot sizes.
+const MAX_PITCH_DOTS: f32 = 4.0;
+/// Neighbouring pitches of one leader differ by less than this factor.
+const PITCH_RATIO: f32 = 1.4;
+
+/// Paints dotted leaders paper-white on the gray OCR image. Returns how many dots were removed.
+pub fn remove_dotted_leaders(gray: &mut GrayImage, dpi: f32) -> usize {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    if w == 0 || h == 0 {
+        return 0;
+    }
+    let s = (dpi / 300.0).clamp(0.1, 10.0);
+    let paper = PaperMap::new(gray, ((TILE_300 * s).round() as usize).max(16));
+    let comps = components(gray, &paper);
+    let (min_d, max_d) = ((DOT_MIN_300 * s).round().max(2.0) as u32, DOT_MAX_300 * s);
+    let dots: Vec<Dot> = comps
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| is_dot_shaped(c, min_d, max_d))
+        .map(|(i, c)| Dot {
+            x: (c.x0 + c.x1) as f32 / 2.0,
+            y: (c.y0 + c.y1) as f32 / 2.0,
+            size: (c.x1 - c.x0 + c.y1 - c.y0) as f32 / 2.0,
+            comp: i as u32,
+        })
+        .collect();
+    let mut leader = vec![false; dots.len()];
+    mark_chains(&dots, |d| (d.x, d.y), &mut leader);
+    mark_chains(&dots, |d| (d.y, d.x), &mut leader);
+
+    // Blurred and sharpened dots leave a rim beyond the ink threshold.
+    let pad = ((2.0 * s).round() as u32).max(1);
+    let mut removed = 0;
+    let raw: &mut [u8] = gray;
+    for dot in dots
+        .iter()
+        .zip(&leader)
+        .filter_map(|(d, &l)| l.then_some(d))
+    {
+        let c = &comps[dot.comp as usize];
+        removed += 1;
+        let p = paper.at((c.x0 + c.x1) as usize / 2, (c.y0 + c.y1) as usize / 2);
+        let (x0, y0) = (
+            c.x0.saturating_sub(pad) as usize,
+            c.y0.saturating_sub(pad) as usize,
+        );
+        let (x1, y1) = (
+            ((c.x1 + pad) as usize).min(w),
+            ((c.y1 + pad) as usize).min(h),
+        );
+        for row in raw.chunks_exact_mut(w).take(y1).skip(y0) {
+            for v in &mut row[x0..x1] {
+                *v = (*v).max(p);
+            }
+        }
+    }
+    removed
+}
+
+fn is_dot_shaped(c: &Component, min_d: u32, max_d: f32) -> bool {
+    let (bw, bh) = (c.x1 - c.x0, c.y1 - c.y0);
+    bw.min(bh) >= min_d
+        && bw.max(bh) as f32 <= max_d
+        && bw.max(bh) <= 2 * bw.min(bh)
+        // a disc fills 79 % of its box; a thin diagonal stroke much less
+        && c.area * 2 >= bw * bh
+}
+
+struct Dot {
+    x: f32,
+    y: f32,
+    size: f32,
+    comp: u32,
+}
+
+/// Marks dots that belong to chains of at least [`MIN_CHAIN`] evenly spaced dots running along
+/// the first coordinate `key` gives (the second is across the chain).
+fn mark_chains(dots: &[Dot], key: impl Fn(&Dot) -> (f32, f32), leader: &mut [bool]) {
+    let n = dots.len();
+    let keys: Vec<(f32, f32)> = dots.iter().map(&key).collect();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| keys[a as usize].1.total_cmp(&keys[b as usize].1));
+    let max_size = dots.iter().map(|d| d.size).fold(0.0, f32::max);
+
+    // Nearest following dot on the same line, within reach.
+    const NONE: u32 = u32::MAX;
+    let mut next = vec![NONE; n];
+    let mut next_dist = vec![f32::INFINITY; n];
+    for (oi, &i) in order.iter().enumerate() {
+        let (along, across) = keys[i as usize];
+        let size = dots[i as usize].size;
+        let mut check = |j: u32| {
+            let (a, c) = keys[j as usize];
+            let sz = size.max(dots[j as usize].size);
+            let d = a - along;
+            if (across - c).abs() <= sz
+                && d >= sz
+                && d <= MAX_PITCH_DOTS * sz
+                && d < next_dist[i as usize]
+            {
+                next[i as usize] = j;
+                next_dist[i as usize] = d;
+            }
+        };
+        for &j in order[oi + 1..].iter() {
+            if keys[j as usize].1 - across > max_size {
+                break;
+            }
+            check(j);
+        }
+        for &j in order[..oi].iter().rev() {
+            if across - keys[j as usize].1 > max_size {
+                break;
+            }
+            check(j);
+        }
+    }
+    // One predecessor per dot: the nearest.
+    let mut prev = vec![NONE; n];
+    for i in 0..n {
+        let j = next[i];
+        if j != NONE
+            && (prev[j as usize] == NONE || next_dist[i] < next_dist[prev[j as usize] as usize])
+        {
+            prev[j as usize] = i as u32;
+        }
+    }
+    let mut chain: Vec<usize> = Vec::new();
+    for head in 0..n {
+        if prev[head] != NONE || next[head] == NONE {
+            continue;
+        }
+        chain.clear();
+        let mut i = head;
+        chain.push(i);
+        while next[i] != NONE && prev[next[i] as usize] == i as u32 {
+            i = next[i] as usize;
+            chain.push(i);
+        }
+        // Split where the spacing changes: a diacritic next to a leader, or two leaders in a row.
+        let mut start = 0;
+        for k in 1..chain.len() {
+            let end_here = k + 1 == chain.len() || {
+                let p0 = next_dist[chain[k - 1]];
+                let p1 = next_dist[chain[k]];
+                p1 > p0 * PITCH_RATIO || p0 > p1 * PITCH_RATIO
+            };
+            if end_here {
+                if k + 1 - start >= MIN_CHAIN {
+                    for &d in &chain[start..=k] {
+                        leader[d] = true;
+                    }
+                }
+                start = k;
+            }
+        }
+    }
+}
+
+/// Paper level (90th percentile of brightness) per square tile.
+struct PaperMap {
+    tile: usize,
+    cols: usize,
+    level: Vec<u8>,
+}
+
+impl PaperMap {
+    fn new(gray: &GrayImage, tile: usize) -> Self {
+        let w = gray.width() as usize;
+        let cols = w.div_ceil(tile);
+        let mut level = Vec::new();
+        let mut hist = vec![[0u32; 256]; cols];
+        for band in gray.as_raw().chunks(w * tile) {
+            hist.fill([0; 256]);
+            // Every other pixel of every other row is plenty for a percentile.
+            for row in band.chunks_exact(w).step_by(2) {
+                for (h, px) in hist.iter_mut().zip(row.chunks(tile)) {
+                    for &v in px.iter().step_by(2) {
+                        h[v as usize] += 1;
+                    }
+                }
+            }
+            level.extend(hist.iter().map(|h| paper_level(h).unwrap_or(255)));
+        }
+        Self { tile, cols, level }
+    }
+
+    fn at(&self, x: usize, y: usize) -> u8 {
+        self.level[(y / self.tile) * self.cols + x / self.tile]
+    }
+}
+
+/// Bounding box `[x0, x1) × [y0, y1)` and pixel count of one 8-connected ink component.
+struct Component {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    area: u32,
+}
+
+/// Connected ink components, found on horizontal runs of ink joined with union-find.
+fn components(gray: &GrayImage, paper: &PaperMap) -> Vec<Component> {
+    let w = gray.width() as usize;
+    // Ink threshold per tile column of the current tile row.
+    let mut thresh = vec![0u8; paper.cols];
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new(); // (y, x0, x1)
+    let mut parent: Vec<u32> = Vec::new();
+    let mut prev_row = 0..0;
+    for (y, row) in gray.as_raw().chunks_exact(w).enumerate() {
+        if y % paper.tile == 0 {
+            let base = (y / paper.tile) * paper.cols;
+            for (t, &p) in thresh.iter_mut().zip(&paper.level[base..base + paper.cols]) {
+                *t = (u32::from(p) * INK_FRACTION / 100) as u8;
+            }
+        }
+        let row_start = runs.len();
+        // Runs may cross tile borders; `open` is where the run being scanned started.
+        let mut open: Option<usize> = None;
+        for (c, chunk) in row.chunks(paper.tile).enumerate() {
+            let (t, base) = (thresh[c], c * paper.tile);
+            // Most tiles of a row are all paper; the minimum vectorizes.
+            if open.is_none() && chunk.iter().copied().min().unwrap_or(255) >= t {
+                continue;
+            }
+            for (i, &v) in chunk.iter().enumerate() {
+                match (v < t, open) {
+                    (true, None) => open = Some(base + i),
+                    (false, Some(x0)) => {
+                        runs.push((y as u32, x0 as u32, (base + i) as u32));
+                        open = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(x0) = open {
+            runs.push((y as u32, x0 as u32, w as u32));
+        }
+        // Join with the runs above that touch (8-connected).
+        let mut p = prev_row.start;
+        for r in row_start..runs.len() {
+            parent.push(r as u32);
+            let (_, x0, x1) = runs[r];
+            while p < prev_row.end && runs[p].2 < x0 {
+                p += 1;
+            }
+            let mut q = p;
+            while q < prev_row.end && runs[q].1 <= x1 {
+                union(&mut parent, q as u32, r as u32);
+                q += 1;
+            }
+        }
+        prev_row = row_start..runs.len();
+    }
+    // Roots have the smallest index of their set, so a root is labelled before its members.
+    let mut label = vec![0u32; runs.len()];
+    let mut comps: Vec<Component> = Vec::new();
+    for (i, &(y, x0, x1)) in runs.iter().enumerate() {
+        let root = find(&mut parent, i as u32) as usize;
+        if root == i {
+            label[i] = comps.len() as u32;
+            comps.push(Component {
+                x0,
+                y0: y,
+                x1,
+                y1: y + 1,
+                area: 0,
+            });
+        }
+        let c = &mut comps[label[root] as usize];
+        label[i] = label[root];
+        c.x0 = c.x0.min(x0);
+        c.x1 = c.x1.max(x1);
+        c.y1 = y + 1;
+        c.area += x1 - x0;
+    }
+    comps
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let p = parent[parent[i as usize] as usize];
+        parent[i as usize] = p;
+        i = p;
+    }
+    i
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra < rb {
+        parent[rb as usize] = ra;
+    } else if rb < ra {
+        parent[ra as usize] = rb;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    const PAPER: u8 = 245;
+
+    fn page() -> GrayImage {
+        GrayImage::from_pixel(800, 200, Luma([PAPER]))
+    }
+
+    /// A round dot of diameter `d` centred at `(cx, cy)`.
+    fn dot(g: &mut GrayImage, cx: f32, cy: f32, d: f32) {
+        let r = d / 2.0;
+        for y in (cy - r).floor() as u32..=(cy + r).ceil() as u32 {
+            for x in (cx - r).floor() as u32..=(cx + r).ceil() as u32 {
+                let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+                if dx * dx + dy * dy <= r * r {
+                    g.put_pixel(x, y, Luma([20]));
+                }
+            }
+        }
+    }
+
+    fn rect(g: &mut GrayImage, x: u32, y: u32, w: u32, h: u32) {
+        for yy in y..y + h {
+            for xx in x..x + w {
+                g.put_pixel(xx, yy, Luma([20]));
+            }
+        }
+    }
+
+    fn ink(g: &GrayImage) -> usize {
+        g.pixels().filter(|p| p.0[0] < 200).count()
+    }
+
+    #[test]
+    fn a_row_of_dots_goes_entirely() {
+        let mut g = page();
+        for i in 0..20 {
+            dot(&mut g, 40.0 + 12.0 * i as f32, 100.0, 5.0);
+        }
+        assert!(ink(&g) > 20 * 15);
+        assert_eq!(remove_dotted_leaders(&mut g, 300.0), 20);
+        assert_eq!(ink(&g), 0);
+        assert!(g.pixels().all(|p| p.0[0] == PAPER));
+    }
+
+    #[test]
+    fn diacritics_and_an_ellipsis_stay_and_a_leader_after_them_goes() {
+        let mut g = page();
+        // "Họ, chữ đệm, tên: Mẹ" in strokes: stems on the baseline y = 100, with a dot of i above
+        // some and a dot below others, unevenly as in words.
+        let mut x = 30;
+        for (k, &adv) in [22, 18, 26, 20, 18, 30, 20, 16, 24, 22, 18, 28]
+            .iter()
+            .enumerate()
+        {
+            rect(&mut g, x, 70, 4, 30);
+            match k % 3 {
+                0 => dot(&mut g, x as f32 + 2.0, 62.0, 5.0),
+                1 => dot(&mut g, x as f32 + 2.0, 108.0, 5.0),
+                _ => {}
+            }
+            x += adv;
+        }
+        // An ellipsis on the baseline.
+        for i in 0..3 {
+            dot(&mut g, x as f32 + 10.0 + 12.0 * i as f32, 97.0, 5.0);
+        }
+        let text = g.clone();
+        assert_eq!(remove_dotted_leaders(&mut g, 300.0), 0);
+        assert_eq!(g, text);
+
+        // A leader after the last word: the word's dot below stays, the leader goes.
+        let mut g = text.clone();
+        let start = x as f32 + 60.0;
+        for i in 0..25 {
+            dot(&mut g, start + 12.5 * i as f32, 97.0, 5.0);
+        }
+        assert_eq!(remove_dotted_leaders(&mut g, 300.0), 25);
+        assert_eq!(g, text);
+    }
+
+    #[test]
+    fn leaders_go_at_200_dpi_and_on_pages_turned_90_degrees() {
+        let mut g = page();
+        for i in 0..30 {
+            dot(&mut g, 20.0 + 8.0 * i as f32, 60.0, 3.4);
+        }
+        // A page turned a quarter: the leader runs down the page.
+        for i in 0..15 {
+            dot(&mut g, 400.0, 20.0 + 8.0 * i as f32, 3.4);
+        }
+        assert_eq!(remove_dotted_leaders(&mut g, 200.0), 45);
+        assert_eq!(ink(&g), 0);
+    }
+
+    #[test]
+    fn leaders_go_on_uneven_paper() {
+        // Phone photo: the paper darkens from left to right.
+        let mut g = GrayImage::from_fn(600, 200, |x, _| Luma([(240 - x / 6) as u8]));
+        let before = g.clone();
+        for i in 0..40 {
+            dot(&mut g, 40.0 + 13.0 * i as f32, 120.0, 5.0);
+        }
+        assert_eq!(remove_dotted_leaders(&mut g, 300.0), 40);
+        // What is left of each dot is no darker than the paper around it.
+        let darkest = g
+            .pixels()
+            .zip(before.pixels())
+            .map(|(a, b)| i32::from(b.0[0]) - i32::from(a.0[0]))
+            .max()
+            .unwrap();
+        assert!(darkest <= 12, "{darkest}");
+    }
+}
