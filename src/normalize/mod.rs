@@ -78,12 +78,14 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         let nh = ((h as f32 * ratio).round() as u32).max(1);
         (resize(&gray, nw, nh), cfg.ocr_dpi)
     };
-    let leader_dots = if cfg.remove_leaders {
+    // Blankness is judged on the page as delivered: a page of nothing but leaders is an empty
+    // form, not a blank back.
+    let blank = is_blank(&ocr_image, cfg.blank_max_ink);
+    let leader_dots = if cfg.remove_leaders && !blank {
         remove_dotted_leaders(&mut ocr_image, ocr_dpi)
     } else {
         0
     };
-    let blank = is_blank(&ocr_image, cfg.blank_max_ink);
     Normalized {
         ocr_to_display: f64::from(w) / f64::from(ocr_image.width()),
         display: image,
