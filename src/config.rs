@@ -55,6 +55,9 @@ pub struct OcrConfig {
     /// Let Tesseract retry low-confidence lines as white-on-black text. Dossier pages are dark on
     /// light, and the retry costs up to a third of the OCR time of a form; off by default.
     pub invert_text: bool,
+    /// Let Tesseract look for ruled tables. Dossier pages are label/value forms: on the dev corpus
+    /// the text is identical without it and OCR takes about 5% less time; off by default.
+    pub find_tables: bool,
     /// Further Tesseract variables (`name = "value"`); an unknown name fails engine start-up.
     pub variables: BTreeMap<String, String>,
     /// Characters orientation detection classifies before deciding (more is surer and slower).
@@ -68,6 +71,7 @@ impl Default for OcrConfig {
             tessdata: None,
             psm: 3,
             invert_text: false,
+            find_tables: false,
             variables: BTreeMap::new(),
             orientation_min_characters: 25,
         }

@@ -94,7 +94,13 @@ impl Engine {
         // Keep Tesseract's diagnostics ("Detected N diacritics") off our stderr.
         api.set_variable("debug_file", "/dev/null");
         let invert = if config.invert_text { "1" } else { "0" };
-        let vars = std::iter::once(("tessedit_do_invert", invert)).chain(
+        let tables = if config.find_tables { "1" } else { "0" };
+        let vars = [
+            ("tessedit_do_invert", invert),
+            ("textord_tabfind_find_tables", tables),
+        ]
+        .into_iter()
+        .chain(
             config
                 .variables
                 .iter()
