@@ -40,14 +40,26 @@ enum Command {
     Config,
 }
 
-struct Bar(ProgressBar);
+/// Pages are counted as files are decoded, so the page total grows; the message counts files.
+struct Bar {
+    bar: ProgressBar,
+    files: usize,
+    files_done: std::sync::atomic::AtomicUsize,
+}
 
 impl Progress for Bar {
     fn pages_found(&self, pages: usize) {
-        self.0.inc_length(pages as u64);
+        self.bar.inc_length(pages as u64);
     }
     fn page_done(&self) {
-        self.0.inc(1);
+        self.bar.inc(1);
+    }
+    fn file_done(&self) {
+        let done = self
+            .files_done
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        self.bar.set_message(format!("files {done}/{}", self.files));
     }
 }
 
@@ -126,7 +138,7 @@ fn process(cfg: Config, files: Vec<PathBuf>, out: PathBuf, jobs: Option<usize>) 
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         b.set_style(
             ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} pages ({per_sec}, eta {eta})",
+                "{elapsed_precise} [{bar:40}] {pos}/{len} pages, {msg} ({per_sec})",
             )
             .expect("valid template")
             .progress_chars("=> "),
@@ -136,7 +148,12 @@ fn process(cfg: Config, files: Vec<PathBuf>, out: PathBuf, jobs: Option<usize>) 
     } else {
         ProgressBar::hidden()
     };
-    let progress = Bar(bar.clone());
+    let progress = Bar {
+        bar: bar.clone(),
+        files: files.len(),
+        files_done: 0.into(),
+    };
+    bar.set_message(format!("files 0/{}", files.len()));
     let processor = Processor::new(cfg);
     let started = Instant::now();
     let results = pool.install(|| pipeline::process_files(&processor, &files, &out, &progress));

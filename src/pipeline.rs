@@ -55,6 +55,8 @@ impl FileError {
 pub trait Progress: Sync {
     fn pages_found(&self, _pages: usize) {}
     fn page_done(&self) {}
+    /// A file finished, successfully or not.
+    fn file_done(&self) {}
 }
 
 impl Progress for () {}
@@ -372,11 +374,13 @@ pub fn process_files(
         .par_iter()
         .zip(duplicate)
         .map(|(input, dup)| {
-            if dup {
+            let result = if dup {
                 Err(FileError::DuplicateStem)
             } else {
                 processor.process_file(input, out_dir, progress)
-            }
+            };
+            progress.file_done();
+            result
         })
         .collect()
 }
