@@ -28,6 +28,8 @@ pub struct Limits {
     pub max_pages: usize,
     /// Memory one decoder may allocate for one page.
     pub max_decode_alloc_bytes: u64,
+    /// Decoded pages of one file held at once (0: two per worker thread).
+    pub max_pages_in_memory: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +41,7 @@ impl Default for Limits {
             max_page_side: 30_000,
             max_pages: 1_000,
             max_decode_alloc_bytes: 512 * 1024 * 1024,
+            max_pages_in_memory: 0,
         }
     }
 }

@@ -117,19 +117,34 @@ impl Processor {
     ) -> Result<ProcessedDocument, FileError> {
         let started = Instant::now();
         let bytes = data.len();
-        let doc = guarded(|| Ok(decode::decode(data, &self.cfg.limits)?))?;
-        progress.pages_found(doc.pages.len());
-
-        let pages: Vec<(PageReport, render::PdfImage)> = doc
-            .pages
-            .into_par_iter()
-            .enumerate()
-            .map(|(index, page)| {
-                let r = guarded(|| self.process_page(index, page));
-                progress.page_done();
-                r
-            })
-            .collect::<Result<_, _>>()?;
+        let mut doc = guarded(|| Ok(decode::open(data, &self.cfg.limits)?))?;
+        let format = doc.format;
+        // Pages are decoded a chunk at a time: a 1,000-page batch TIFF never sits in memory whole,
+        // while each chunk still spreads over every worker.
+        let chunk = match self.cfg.limits.max_pages_in_memory {
+            0 => 2 * rayon::current_num_threads(),
+            n => n,
+        }
+        .max(1);
+        let mut pages: Vec<(PageReport, render::PdfImage)> = Vec::new();
+        loop {
+            let batch = guarded(|| Ok(doc.by_ref().take(chunk).collect::<Result<Vec<_>, _>>()?))?;
+            if batch.is_empty() {
+                break;
+            }
+            progress.pages_found(batch.len());
+            let base = pages.len();
+            let done: Vec<_> = batch
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, page)| {
+                    let r = guarded(|| self.process_page(base + i, page));
+                    progress.page_done();
+                    r
+                })
+                .collect::<Result<_, _>>()?;
+            pages.extend(done);
+        }
 
         let t = Instant::now();
         let render_pages: Vec<RenderPage<'_>> = pages
@@ -149,7 +164,7 @@ impl Processor {
         let text = text::document_text(texts.iter().map(String::as_str));
         let pdf_assembly_ms = ms_since(t);
         Ok(ProcessedDocument {
-            format: doc.format,
+            format,
             bytes,
             pages: pages.into_iter().map(|(rep, _)| rep).collect(),
             pdf,

@@ -274,6 +274,37 @@ fn limits_come_from_the_config_file() {
 }
 
 #[test]
+fn long_files_are_processed_a_few_pages_at_a_time_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("motcua.toml");
+    std::fs::write(&cfg, "[limits]\nmax_pages_in_memory = 1\n").unwrap();
+    let out = dir.path().join("out");
+    let o = motcua(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "process",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("two-pages-g4.tif").to_str().unwrap(),
+        fixture("text-fax.tif").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = json(&out, "two-pages-g4");
+    let idx: Vec<_> = pages(&doc)
+        .iter()
+        .map(|p| p["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, [0, 1]);
+    let fax = std::fs::read_to_string(out.join("text-fax.txt")).unwrap();
+    let two = std::fs::read_to_string(out.join("two-pages-g4.txt")).unwrap();
+    assert!(cer(&fax, two.split('\x0c').nth(1).unwrap()) < 0.01);
+    assert!(
+        cer(&fax, two.split('\x0c').next().unwrap()) > 0.5,
+        "page 1 is the other fax"
+    );
+}
+
+#[test]
 fn invalid_config_reports_every_error_and_config_prints_the_effective_one() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("motcua.toml");

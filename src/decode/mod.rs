@@ -89,8 +89,32 @@ pub struct DecodedPage {
     pub decode_ms: f64,
 }
 
-#[derive(Debug)]
+/// An opened input: its pages come one at a time, each decoded when asked for, so memory holds
+/// only the pages being worked on. Image-only PDF input will be one more page source.
 pub struct Document {
+    pub format: Format,
+    pages: PageSource,
+}
+
+enum PageSource {
+    Single(Option<DecodedPage>),
+    Tiff(Box<tiff::TiffPages>),
+}
+
+impl Iterator for Document {
+    type Item = Result<DecodedPage, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.pages {
+            PageSource::Single(page) => page.take().map(Ok),
+            PageSource::Tiff(pages) => pages.next(),
+        }
+    }
+}
+
+/// Every page of a file, decoded at once (tests, small inputs).
+#[derive(Debug)]
+pub struct Decoded {
     pub format: Format,
     pub pages: Vec<DecodedPage>,
 }
@@ -168,8 +192,9 @@ pub(crate) fn check_page_size(
     Ok(())
 }
 
-/// Decodes every page of `data`. The bytes are shared so that a JPEG can pass through to the PDF.
-pub fn decode(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError> {
+/// Opens `data`: checks size and type and, for single-image formats, decodes the page. The bytes
+/// are shared so that a JPEG can pass through to the PDF untouched.
+pub fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -183,8 +208,10 @@ pub fn decode(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError>
     let format =
         Format::sniff(&data).ok_or_else(|| DecodeError::UnsupportedFormat(String::new()))?;
     let pages = match format {
-        Format::Tiff => tiff::decode(&data, limits)?,
-        Format::Jpeg | Format::Png | Format::Webp => vec![raster::decode(format, data, limits)?],
+        Format::Tiff => PageSource::Tiff(Box::new(tiff::TiffPages::open(data, limits)?)),
+        Format::Jpeg | Format::Png | Format::Webp => {
+            PageSource::Single(Some(raster::decode(format, data, limits)?))
+        }
         Format::Pdf => {
             return Err(DecodeError::UnsupportedFormat(
                 ": PDF input is not supported yet".into(),
@@ -192,6 +219,16 @@ pub fn decode(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError>
         }
     };
     Ok(Document { format, pages })
+}
+
+/// Opens `data` and decodes every page.
+pub fn decode(data: Arc<[u8]>, limits: &Limits) -> Result<Decoded, DecodeError> {
+    let doc = open(data, limits)?;
+    let format = doc.format;
+    Ok(Decoded {
+        format,
+        pages: doc.collect::<Result<_, _>>()?,
+    })
 }
 
 /// True when every byte of a grayscale buffer is 0 or 255.

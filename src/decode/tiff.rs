@@ -2,6 +2,7 @@
 //! (the `image` crate reads only the first page of a TIFF).
 
 use std::io::Cursor;
+use std::sync::Arc;
 use std::time::Instant;
 
 use image::metadata::Orientation;
@@ -15,26 +16,44 @@ use crate::config::Limits;
 
 const NAME: &str = "TIFF";
 
-pub(super) fn decode(data: &[u8], limits: &Limits) -> Result<Vec<DecodedPage>, DecodeError> {
-    let mut tl = tiff::decoder::Limits::default();
-    tl.decoding_buffer_size = usize::try_from(limits.max_decode_alloc_bytes).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(Cursor::new(data))
-        .map_err(|e| map_err(0, limits, e))?
-        .with_limits(tl);
-    let mut pages = Vec::new();
-    loop {
+/// Pages of a TIFF, decoded one at a time so a long batch never sits in memory whole.
+pub(super) struct TiffPages {
+    dec: Decoder<Cursor<Arc<[u8]>>>,
+    limits: Limits,
+    index: usize,
+    done: bool,
+}
+
+impl TiffPages {
+    pub(super) fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Self, DecodeError> {
+        let mut tl = tiff::decoder::Limits::default();
+        tl.decoding_buffer_size =
+            usize::try_from(limits.max_decode_alloc_bytes).unwrap_or(usize::MAX);
+        let dec = Decoder::new(Cursor::new(data))
+            .map_err(|e| map_err(0, limits, e))?
+            .with_limits(tl);
+        Ok(Self {
+            dec,
+            limits: limits.clone(),
+            index: 0,
+            done: false,
+        })
+    }
+
+    fn read_page(&mut self) -> Result<DecodedPage, DecodeError> {
         let started = Instant::now();
-        let index = pages.len();
+        let (index, limits) = (self.index, &self.limits);
         if index >= limits.max_pages {
             return Err(DecodeError::TooManyPages {
                 limit: limits.max_pages,
             });
         }
+        let dec = &mut self.dec;
         let err = |e| map_err(index, limits, e);
         let (width, height) = dec.dimensions().map_err(err)?;
         check_page_size(index, width, height, limits)?;
         let color = dec.colortype().map_err(err)?;
-        let dpi = resolution(&mut dec).filter(|&d| dpi::plausible(d, width, height));
+        let dpi = resolution(dec).filter(|&d| dpi::plausible(d, width, height));
         let orientation = dec
             .find_tag_unsigned::<u8>(Tag::Orientation)
             .ok()
@@ -48,19 +67,38 @@ pub(super) fn decode(data: &[u8], limits: &Limits) -> Result<Vec<DecodedPage>, D
                 detail: format!("page {index}: colour type {color:?}"),
             }
         })?;
-        pages.push(DecodedPage {
+        Ok(DecodedPage {
             image,
             dpi,
             orientation,
             bilevel,
             passthrough: None,
             decode_ms: started.elapsed().as_secs_f64() * 1e3,
-        });
-        if !dec.more_images() {
-            return Ok(pages);
+        })
+    }
+}
+
+impl Iterator for TiffPages {
+    type Item = Result<DecodedPage, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
         }
-        dec.next_image()
-            .map_err(|e| map_err(index + 1, limits, e))?;
+        if self.index > 0 {
+            if !self.dec.more_images() {
+                self.done = true;
+                return None;
+            }
+            if let Err(e) = self.dec.next_image() {
+                self.done = true;
+                return Some(Err(map_err(self.index, &self.limits, e)));
+            }
+        }
+        let page = self.read_page();
+        self.done = page.is_err();
+        self.index += 1;
+        Some(page)
     }
 }
 
@@ -169,7 +207,6 @@ fn to_image(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use tiff::encoder::{TiffEncoder, colortype};
 
     fn two_page_tiff() -> Vec<u8> {
@@ -201,6 +238,18 @@ mod tests {
         };
         let err = super::super::decode(Arc::from(two_page_tiff()), &l).unwrap_err();
         assert_eq!(err.code(), "too_many_pages");
+    }
+
+    #[test]
+    fn pages_are_decoded_one_at_a_time() {
+        let l = Limits {
+            max_pages: 1,
+            ..Limits::default()
+        };
+        let mut doc = super::super::open(Arc::from(two_page_tiff()), &l).unwrap();
+        assert_eq!(doc.next().unwrap().unwrap().image.width(), 64);
+        assert_eq!(doc.next().unwrap().unwrap_err().code(), "too_many_pages");
+        assert!(doc.next().is_none());
     }
 
     #[test]
