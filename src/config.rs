@@ -93,6 +93,14 @@ pub struct NormalizeConfig {
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
+    /// Measure the skew of scanned and photographed pages and level them (both the OCR copy and
+    /// the page image kept for the PDF, which is then re-encoded).
+    pub deskew: bool,
+    /// Skew is looked for within ±this many degrees; a page skewed more is left as it is.
+    pub max_skew_deg: f32,
+    /// Pages skewed less than this many degrees are left as they are (and keep their original
+    /// encoding): Tesseract reads them as well, and resampling costs time and sharpness.
+    pub min_skew_deg: f32,
     /// Paint dotted leaders (`..........` after form labels) out of the OCR copy; Tesseract reads
     /// them as garbage. Diacritics and ellipses stay: only long evenly spaced dot rows go.
     pub remove_leaders: bool,
@@ -114,6 +122,9 @@ impl Default for NormalizeConfig {
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
             blank_max_ink: 0.0002,
+            deskew: true,
+            max_skew_deg: 10.0,
+            min_skew_deg: 0.3,
             remove_leaders: true,
             detect_orientation: true,
             orientation_check_below_confidence: 75.0,
@@ -202,6 +213,14 @@ impl Config {
         }
         if !(0.0..0.05).contains(&n.blank_max_ink) {
             errs.push("normalize.blank_max_ink must be within 0..0.05".to_string());
+        }
+        if !(0.0..=45.0).contains(&n.max_skew_deg)
+            || !(0.0..=n.max_skew_deg).contains(&n.min_skew_deg)
+        {
+            errs.push(
+                "normalize.max_skew_deg must be within 0..=45 and normalize.min_skew_deg within 0..=max_skew_deg"
+                    .to_string(),
+            );
         }
         if !(1..=100).contains(&self.render.jpeg_quality) {
             errs.push("render.jpeg_quality must be within 1..=100".to_string());

@@ -94,7 +94,8 @@ pub struct PageReport {
     /// PDF and every box here are upright.
     pub orientation: u16,
     pub orientation_confidence: Option<f32>,
-    /// Skew corrected, degrees.
+    /// Skew the page was levelled by, degrees clockwise (its lines descended to the right); 0 when
+    /// it was level enough to leave as it was.
     pub skew: f32,
     pub blank: bool,
     /// Dots of dotted leaders removed before OCR.

@@ -1,7 +1,8 @@
 //! Page normalization before OCR. This first version applies EXIF/TIFF orientation, converts to
 //! gray, scales the OCR copy so text sits in Tesseract's good range, paints dotted leaders out of
-//! it, detects blank pages, and turns pages upright once orientation is known. The page image kept
-//! for the PDF is never resampled or painted on.
+//! it, detects blank pages, levels skewed pages, and turns pages upright once orientation is known.
+//! The page image kept for the PDF is never resampled or painted on, only levelled and turned
+//! along with the OCR copy.
 
 use std::time::Instant;
 
@@ -13,7 +14,9 @@ use crate::config::NormalizeConfig;
 use crate::decode::{DecodedPage, Passthrough};
 use crate::domain::DpiSource;
 
+mod deskew;
 mod leaders;
+pub use deskew::{Skew, estimate_skew, level_display, level_gray};
 pub use leaders::remove_dotted_leaders;
 
 /// A page ready for OCR and rendering.
@@ -33,6 +36,8 @@ pub struct Normalized {
     pub ocr_to_display: f64,
     /// Clockwise degrees the delivered page was turned from upright (it is upright now).
     pub orientation: u16,
+    /// Degrees the page was skewed and levelled by (clockwise: lines descended to the right);
+    /// 0 when it was left as it is.
     pub skew: f32,
     pub blank: bool,
     /// Dots of dotted leaders painted out of `ocr_image`.
@@ -81,6 +86,17 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
     // Blankness is judged on the page as delivered: a page of nothing but leaders is an empty
     // form, not a blank back.
     let blank = is_blank(&ocr_image, cfg.blank_max_ink);
+    let mut skew = 0.0;
+    if cfg.deskew && !blank {
+        if let Some(s) = estimate_skew(&ocr_image, ocr_dpi, cfg.max_skew_deg) {
+            if s.degrees.abs() >= cfg.min_skew_deg {
+                skew = s.degrees;
+                ocr_image = deskew::level_gray(&ocr_image, skew);
+                image = deskew::level_display(&image, skew, bilevel);
+                passthrough = None;
+            }
+        }
+    }
     let leader_dots = if cfg.remove_leaders && !blank {
         remove_dotted_leaders(&mut ocr_image, ocr_dpi)
     } else {
@@ -96,7 +112,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_image,
         ocr_dpi,
         orientation: (360 - exif_cw) % 360,
-        skew: 0.0,
+        skew,
         blank,
         leader_dots,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -322,6 +338,39 @@ mod tests {
             }
         }
         assert!(!is_blank(&g, 0.0002));
+    }
+
+    #[test]
+    fn skewed_page_is_levelled_and_level_page_left_untouched() {
+        let level = deskew::tests::text_page();
+        let png = Passthrough::Png {
+            idat: vec![1],
+            colors: 1,
+            bits: 8,
+        };
+        let mut p = page(10, 10, Some(300.0), Orientation::NoTransforms);
+        p.image = DynamicImage::ImageLuma8(level.clone());
+        p.passthrough = Some(png.clone());
+        let n = normalize(p.clone(), &NormalizeConfig::default());
+        assert_eq!(n.skew, 0.0);
+        assert!(n.passthrough.is_some());
+        assert_eq!(n.display.as_luma8(), Some(&level));
+
+        p.image = DynamicImage::ImageLuma8(deskew::rotate(&level, -3.0, [235, 0, 0, 0]));
+        let n = normalize(p.clone(), &NormalizeConfig::default());
+        assert!((n.skew - 3.0).abs() < 0.2, "{}", n.skew);
+        assert!(n.passthrough.is_none());
+        assert_eq!((n.display.width(), n.display.height()), (2480, 3508));
+        let again = estimate_skew(&n.ocr_image, n.ocr_dpi, 10.0).unwrap();
+        assert!(again.degrees.abs() < 0.2, "{again:?}");
+
+        let off = NormalizeConfig {
+            deskew: false,
+            ..NormalizeConfig::default()
+        };
+        let n = normalize(p, &off);
+        assert_eq!(n.skew, 0.0);
+        assert!(n.passthrough.is_some());
     }
 
     #[test]
