@@ -9,7 +9,7 @@
 //!
 //! Angles are degrees clockwise as seen on screen: a positive skew makes lines descend to the right.
 
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::FilterType;
 use image::{DynamicImage, GrayImage, ImageBuffer, Pixel};
 use rayon::prelude::*;
 
@@ -101,12 +101,7 @@ fn reduce(gray: &GrayImage, f: f32) -> GrayImage {
     if (w, h) == gray.dimensions() {
         return gray.clone();
     }
-    let mut dst = GrayImage::new(w, h);
-    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
-    Resizer::new()
-        .resize(gray, &mut dst, &opts)
-        .expect("gray to gray resize of non-empty images cannot fail");
-    dst
+    super::resize_with(gray, w, h, FilterType::Box)
 }
 
 /// Pixels much darker than their local paper: the brightest pixel of the 3×3 tiles around.

@@ -219,8 +219,13 @@ fn estimate_dpi(w: u32, h: u32, cfg: &NormalizeConfig) -> f32 {
 
 /// SIMD resize (fast_image_resize); Catmull-Rom keeps glyph edges sharp when upscaling.
 pub fn resize(src: &GrayImage, width: u32, height: u32) -> GrayImage {
+    resize_with(src, width, height, FilterType::CatmullRom)
+}
+
+/// SIMD gray resize with the given convolution filter.
+pub fn resize_with(src: &GrayImage, width: u32, height: u32, filter: FilterType) -> GrayImage {
     let mut dst = GrayImage::new(width, height);
-    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter));
     Resizer::new()
         .resize(src, &mut dst, &opts)
         .expect("gray to gray resize of non-empty images cannot fail");
