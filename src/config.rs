@@ -84,9 +84,16 @@ impl Default for OcrConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NormalizeConfig {
-    /// Resolution OCR runs at; Tesseract's LSTM models read best near 300 dpi.
+    /// The OCR copy is scaled so that the x-height measured on the page (height of lowercase
+    /// letters) lies within `x_height_min..=x_height_max` pixels; a page already within it is
+    /// not resampled (resampling costs time and sharpness). Tesseract's LSTM reads best there.
+    pub x_height_min: f32,
+    pub x_height_max: f32,
+    /// The x-height a page outside that band is scaled to.
+    pub x_height_target: f32,
+    /// Resolution OCR runs at when the page shows too little text to measure its x-height.
     pub ocr_dpi: f32,
-    /// Pages within this band around `ocr_dpi` are not rescaled (rescaling costs time and sharpness).
+    /// Such pages within this band around `ocr_dpi` are not rescaled.
     pub dpi_tolerance: f32,
     /// Resolution assumed for an image that states none and whose size gives no better guess.
     pub fallback_dpi: f32,
@@ -118,6 +125,9 @@ pub struct NormalizeConfig {
 impl Default for NormalizeConfig {
     fn default() -> Self {
         Self {
+            x_height_min: 16.0,
+            x_height_max: 30.0,
+            x_height_target: 22.0,
             ocr_dpi: 300.0,
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
@@ -206,6 +216,16 @@ impl Config {
         if !(50.0..=1200.0).contains(&n.ocr_dpi) || !(50.0..=1200.0).contains(&n.fallback_dpi) {
             errs.push(
                 "normalize.ocr_dpi and normalize.fallback_dpi must be within 50..=1200".to_string(),
+            );
+        }
+        if !(n.x_height_min >= 6.0
+            && n.x_height_min <= n.x_height_target
+            && n.x_height_target <= n.x_height_max
+            && n.x_height_max <= 200.0)
+        {
+            errs.push(
+                "normalize.x_height_min <= x_height_target <= x_height_max must hold within 6..=200"
+                    .to_string(),
             );
         }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {

@@ -100,6 +100,11 @@ pub struct PageReport {
     pub blank: bool,
     /// Dots of dotted leaders removed before OCR.
     pub leader_dots: usize,
+    /// Resolution of the copy Tesseract read, scaled so that its text has `ocr_x_height`.
+    pub ocr_dpi: f32,
+    /// x-height of the text Tesseract read, pixels, measured on the page before OCR; `None` on
+    /// pages with too little text to measure.
+    pub ocr_x_height: Option<f32>,
     /// Mean word confidence, 0–100; `None` when there are no words.
     pub mean_confidence: Option<f32>,
     pub words: Vec<Word>,

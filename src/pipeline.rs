@@ -233,6 +233,8 @@ impl Processor {
             skew: n.skew,
             blank: n.blank,
             leader_dots: n.leader_dots,
+            ocr_dpi: n.ocr_dpi,
+            ocr_x_height: n.x_height,
             mean_confidence: ocr::mean_confidence(&words),
             words,
             lines,

@@ -104,6 +104,17 @@ fn every_input_gets_a_searchable_pdf_text_and_page_json() {
         }
     }
 
+    // Text is scaled into Tesseract's range by its measured size: the small 200 dpi card scan up,
+    // the 600 dpi card not at all.
+    for (stem, up) in [("cccd-scan", true), ("cccd-clean", false)] {
+        let doc = json(out.path(), stem);
+        let p = &pages(&doc)[0];
+        let x = p["ocr_x_height"].as_f64().expect("x-height measured");
+        assert!((16.0..=30.0).contains(&x), "{stem}: x-height {x}");
+        let ratio = p["ocr_dpi"].as_f64().unwrap() / p["dpi"].as_f64().unwrap();
+        assert_eq!(ratio > 1.5, up, "{stem}: OCR copy scaled {ratio}");
+        assert_eq!(ratio == 1.0, !up, "{stem}: OCR copy scaled {ratio}");
+    }
     // A scanned ID card (JPEG) and the same card as PNG read the same heading.
     for stem in ["cccd-scan", "cccd-clean"] {
         let txt = std::fs::read_to_string(out.path().join(format!("{stem}.txt"))).unwrap();

@@ -15,6 +15,9 @@ use crate::decode::{DecodedPage, Passthrough};
 use crate::domain::DpiSource;
 
 mod deskew;
+mod ink;
+mod xheight;
+pub use xheight::{TextHeight, measure_x_height};
 mod leaders;
 pub use deskew::{Skew, estimate_skew, level_display, level_gray};
 pub use leaders::remove_dotted_leaders;
@@ -32,6 +35,8 @@ pub struct Normalized {
     /// Gray copy for Tesseract at `ocr_dpi`.
     pub ocr_image: GrayImage,
     pub ocr_dpi: f32,
+    /// x-height of the text on `ocr_image`, pixels, when the page had enough text to measure it.
+    pub x_height: Option<f32>,
     /// `display` pixels per `ocr_image` pixel, to map word boxes back.
     pub ocr_to_display: f64,
     /// Clockwise degrees the delivered page was turned from upright (it is upright now).
@@ -75,13 +80,14 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         DynamicImage::ImageLuma8(g) => g.clone(),
         other => other.to_luma8(),
     };
-    let ratio = cfg.ocr_dpi / dpi;
-    let (mut ocr_image, ocr_dpi) = if (ratio - 1.0).abs() <= cfg.dpi_tolerance {
+    let x_height = measure_x_height(&gray, (w.min(h) as usize / 40).max(16));
+    let ratio = ocr_scale(x_height, dpi, cfg);
+    let (mut ocr_image, ocr_dpi) = if ratio == 1.0 {
         (gray, dpi)
     } else {
         let nw = ((w as f32 * ratio).round() as u32).max(1);
         let nh = ((h as f32 * ratio).round() as u32).max(1);
-        (resize(&gray, nw, nh), cfg.ocr_dpi)
+        (resize(&gray, nw, nh), dpi * ratio)
     };
     // Blankness is judged on the page as delivered: a page of nothing but leaders is an empty
     // form, not a blank back.
@@ -112,6 +118,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_image,
         ocr_dpi,
         orientation: (360 - exif_cw) % 360,
+        x_height: x_height.map(|x| x.x_height * ratio),
         skew,
         blank,
         leader_dots,
@@ -148,6 +155,7 @@ impl Normalized {
             dpi_source: self.dpi_source,
             ocr_image,
             ocr_dpi: self.ocr_dpi,
+            x_height: self.x_height,
             orientation: (self.orientation + 360 - cw % 360) % 360,
             skew: self.skew,
             blank: self.blank,
@@ -204,6 +212,17 @@ fn paper_level(hist: &[u32; 256]) -> Option<u8> {
         acc += u64::from(hist[v as usize]);
         acc * 10 >= total && total > 0
     })
+}
+
+/// How much the OCR copy is scaled: the measured x-height into its band, or else the resolution
+/// to `ocr_dpi`. 1.0 exactly when the page is left as it is.
+fn ocr_scale(x_height: Option<TextHeight>, dpi: f32, cfg: &NormalizeConfig) -> f32 {
+    match x_height {
+        Some(t) if (cfg.x_height_min..=cfg.x_height_max).contains(&t.x_height) => 1.0,
+        Some(t) => cfg.x_height_target / t.x_height,
+        None if (cfg.ocr_dpi / dpi - 1.0).abs() <= cfg.dpi_tolerance => 1.0,
+        None => cfg.ocr_dpi / dpi,
+    }
 }
 
 /// Without a stated resolution, assume the long side is that of A4 (11.69 in): the common case
@@ -376,6 +395,28 @@ mod tests {
         let n = normalize(p, &off);
         assert_eq!(n.skew, 0.0);
         assert!(n.passthrough.is_some());
+    }
+
+    #[test]
+    fn text_is_scaled_by_its_measured_size_not_the_stated_resolution() {
+        let cfg = NormalizeConfig {
+            deskew: false,
+            ..NormalizeConfig::default()
+        };
+        // Small print that claims 300 dpi: the OCR copy is enlarged to the target x-height.
+        let mut p = page(10, 10, Some(300.0), Orientation::NoTransforms);
+        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(10, 4));
+        let n = normalize(p.clone(), &cfg);
+        let f = n.ocr_image.width() as f32 / 1600.0;
+        assert!((f - 2.2).abs() < 0.25, "{f}");
+        assert!((n.ocr_dpi / 300.0 - f).abs() < 0.01);
+        let x = n.x_height.unwrap();
+        assert!((x - cfg.x_height_target).abs() < 1.0, "{x}");
+        // Text within the band is left alone, even at a resolution far from `ocr_dpi`.
+        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(20, 4));
+        p.dpi = Some(150.0);
+        let n = normalize(p, &cfg);
+        assert_eq!((n.ocr_image.width(), n.ocr_dpi), (1600, 150.0));
     }
 
     #[test]
