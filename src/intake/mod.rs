@@ -13,6 +13,8 @@ pub mod auth;
 mod dossiers;
 pub mod error;
 mod ops;
+#[cfg(test)]
+mod tests;
 mod upload;
 
 use std::sync::Arc;

@@ -65,25 +65,48 @@ enum Received {
 pub async fn upload(
     State(st): State<AppState>,
     Path(code): Path<String>,
-    Auth(actor): Auth,
+    auth: Result<Auth, AppError>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Receipt>), AppError> {
-    let dossier = st
-        .repo
-        .dossier_by_code(&code)
-        .await?
-        .ok_or(AppError::NotFound("dossier"))?;
-    check_dossier_access(&actor, &dossier)?;
     let limit = st.cfg.server.max_request_bytes;
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
+        // Answered before a byte of the body is read (clients sending `Expect: 100-continue`
+        // never send it).
         return Err(AppError::RequestTooLarge { limit });
     }
     let mut multipart = multipart.map_err(|e| AppError::Multipart(e.body_text()))?;
+    let result = accept(&st, &code, auth, &mut multipart).await;
+    if let Err(e) = &result
+        && !matches!(e, AppError::RequestTooLarge { .. } | AppError::Multipart(_))
+    {
+        // Read the rest (within the request limit) so that the client, still sending, gets
+        // this answer instead of a reset connection.
+        while let Ok(Some(mut f)) = multipart.next_field().await {
+            while let Ok(Some(_)) = f.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn accept(
+    st: &AppState,
+    code: &str,
+    auth: Result<Auth, AppError>,
+    multipart: &mut Multipart,
+) -> Result<(StatusCode, Json<Receipt>), AppError> {
+    let Auth(actor) = auth?;
+    let dossier = st
+        .repo
+        .dossier_by_code(code)
+        .await?
+        .ok_or(AppError::NotFound("dossier"))?;
+    check_dossier_access(&actor, &dossier)?;
+    let limit = st.cfg.server.max_request_bytes;
 
     let mut files = Vec::new();
     let mut rejected = Vec::new();
@@ -103,7 +126,7 @@ pub async fn upload(
                 limit: st.cfg.server.max_files_per_request,
             });
         }
-        match receive(&st, field, limit).await? {
+        match receive(st, field, limit).await? {
             Received::Stored(mut f) => {
                 f.filename = Some(filename);
                 files.push(f);
