@@ -450,6 +450,39 @@ fn stations_and_citizens_reach_only_their_own_dossiers() {
     // The unit's own station sees the portal dossier; the other unit's does not.
     assert_eq!(get_dossier(&s, &tb, &pcode).0, StatusCode::OK);
     assert_eq!(get_dossier(&s, &ta, &pcode).0, StatusCode::FORBIDDEN);
+    // A clerk (argon2 password, HTTP Basic) reads the dossiers of their unit only.
+    let o = Command::new(BIN)
+        .args([
+            "admin",
+            "clerk",
+            "create",
+            "--unit",
+            "XA",
+            "--username",
+            "lan.nguyen",
+        ])
+        .envs(env_for(dir.path(), &[]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), b"mat-khau-rat-dai\n")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(o.success());
+    let clerk = |pw: &str, code: &str| {
+        client()
+            .get(format!("{}/api/v1/dossiers/{code}", s.url))
+            .basic_auth("lan.nguyen", Some(pw))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(clerk("mat-khau-rat-dai", &code), StatusCode::OK);
+    assert_eq!(clerk("mat-khau-rat-dai", &pcode), StatusCode::FORBIDDEN);
+    assert_eq!(clerk("wrong-password", &code), StatusCode::UNAUTHORIZED);
     let (st, e) = create_dossier(&s, None, Some("NOPE"));
     assert_eq!(
         (st, e["error"]["code"].as_str()),
@@ -651,9 +684,24 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("released claims at shutdown"), "{log}");
 
-    // With the default 60 s lease, only the release lets the next process start at once.
-    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "1")]);
+    // With the default 60 s lease, only the release lets the next process start at once. This
+    // time the API runs without workers and a separate `motcua worker` shares its data dir.
+    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let worker_log = dir.path().join("worker.log");
+    let mut worker = Command::new(BIN)
+        .arg("worker")
+        .envs(env_for(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "1")]))
+        .stderr(std::fs::File::create(&worker_log).unwrap())
+        .spawn()
+        .unwrap();
     let d = wait_settled(&s, &ta, &code);
+    Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(worker.wait().unwrap().success());
+    let log = std::fs::read_to_string(worker_log).unwrap();
+    assert!(log.contains("job done"), "{log}");
     let a = &d["attachments"][0];
     assert_eq!(a["status"], "done", "{a:#}");
     assert_eq!(
