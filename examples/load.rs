@@ -52,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
     let t_all = Instant::now();
     let mut tasks = Vec::new();
     for (i, body) in bodies.into_iter().enumerate() {
-        let (client, url, token, start) = (client.clone(), url.clone(), token.clone(), start.clone());
+        let (client, url, token, start) =
+            (client.clone(), url.clone(), token.clone(), start.clone());
         let code = codes[i % codes.len()].clone();
         tasks.push(tokio::spawn(async move {
             let sha = hex::encode(Sha256::digest(&body));
@@ -147,7 +148,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn queue_depth(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    let m = client.get(format!("{url}/metrics")).send().await?.text().await?;
+    let m = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
     Ok(m.lines()
         .filter(|l| l.starts_with("motcua_queue_jobs{"))
         .map(|l| l.trim_start_matches("motcua_queue_jobs").to_string())

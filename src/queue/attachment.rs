@@ -10,7 +10,7 @@ use super::{JobError, PIPELINE_VERSION};
 use crate::domain::{AttachmentId, PageRecord};
 use crate::pipeline::FileError;
 use crate::repo::ClaimedJob;
-use crate::store::{BlobKey, StoreError};
+use crate::store::BlobKey;
 
 /// What the handler reports when it is done.
 pub(super) enum Done {
@@ -52,12 +52,14 @@ pub(super) async fn process(
         code: "invalid_blob_key".into(),
         message: e.to_string(),
     })?;
-    let data: Arc<[u8]> = match ctx.store.get_bytes(&key).await {
-        Ok(d) => d.into(),
-        // Retried: a store that is briefly unreachable (S3 later) must not lose the file.
-        Err(e @ StoreError::NotFound(_)) => return Err(JobError::retry(e)),
-        Err(e) => return Err(JobError::retry(e)),
-    };
+    // Any store error is retried, a missing blob too: a store that is briefly unreachable or
+    // lagging (S3 later) must not fail the file; dead-lettering ends it if it stays missing.
+    let data: Arc<[u8]> = ctx
+        .store
+        .get_bytes(&key)
+        .await
+        .map_err(JobError::retry)?
+        .into();
 
     // CPU work on the page threads (pages of one file spread over all of them); the async
     // worker just waits for the answer.

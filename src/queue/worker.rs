@@ -100,8 +100,13 @@ impl WorkerPool {
         .await
         .is_ok();
         if finished {
-            // Every page thread is idle now: free the Tesseract engines cleanly.
-            self.ctx.pages.broadcast(|_| crate::ocr::release_engine());
+            // Every page thread is idle now: free the Tesseract engines cleanly (broadcast
+            // blocks until each thread ran it, so not on an async thread).
+            let pages = self.ctx.pages.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                pages.broadcast(|_| crate::ocr::release_engine());
+            })
+            .await;
             tracing::info!("workers stopped");
             return;
         }
