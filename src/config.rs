@@ -1,4 +1,6 @@
-//! Configuration: defaults, optionally overridden by a TOML file. Every limit lives here.
+//! Configuration: defaults, overridden by a TOML file, overridden by `MOTCUA__SECTION__KEY=value`
+//! environment variables (values parsed as TOML scalars, e.g. `MOTCUA__QUEUE__WORKERS=4`,
+//! `MOTCUA__SERVER__LISTEN=0.0.0.0:8080`). Every limit lives here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,10 @@ pub struct Config {
     pub ocr: OcrConfig,
     pub normalize: NormalizeConfig,
     pub render: RenderConfig,
+    pub server: ServerConfig,
+    pub queue: QueueConfig,
+    pub db: DbConfig,
+    pub store: StoreConfig,
 }
 
 /// Limits applied while decoding untrusted input.
@@ -157,6 +163,128 @@ impl Default for RenderConfig {
     }
 }
 
+/// The intake HTTP API (`motcua serve`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the API listens on (`127.0.0.1:0` picks a free port and prints it).
+    pub listen: String,
+    /// Everything the service keeps (database, blobs) lives under this folder by default.
+    pub data_dir: PathBuf,
+    /// Largest request body; one upload request may carry several files. Each file is also held
+    /// to `limits.max_file_bytes`.
+    pub max_request_bytes: u64,
+    /// Most files in one upload request (a station batch).
+    pub max_files_per_request: usize,
+    /// Let the portal create dossiers without a station token; each gets a citizen upload token
+    /// scoped to that one dossier.
+    pub allow_anonymous_dossiers: bool,
+    /// On SIGTERM/SIGINT, in-flight jobs get this long to finish before their claims are released.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            max_request_bytes: 512 * 1024 * 1024,
+            max_files_per_request: 100,
+            allow_anonymous_dossiers: true,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// The job queue on the database and the in-process workers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Jobs (attachments) processed at once by one process; their pages share `threads`.
+    pub workers: usize,
+    /// Page threads (one Tesseract engine each) shared by the workers; 0: every core.
+    pub threads: usize,
+    /// A claim lasts this long unless renewed; a job whose worker died is taken again after it.
+    pub lease_secs: u64,
+    /// Workers renew their claims this often (must be well under `lease_secs`).
+    pub heartbeat_secs: u64,
+    /// After this many attempts a job is dead-lettered with its last error.
+    pub max_attempts: u32,
+    /// Retry delay: `backoff_base_ms × 2^(attempt-1)`, capped at `backoff_max_ms`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Idle workers look for new jobs this often (uploads in the same process wake them at once).
+    pub poll_ms: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            threads: 0,
+            lease_secs: 60,
+            heartbeat_secs: 10,
+            max_attempts: 5,
+            backoff_base_ms: 2_000,
+            backoff_max_ms: 300_000,
+            poll_ms: 500,
+        }
+    }
+}
+
+/// Database backend; only the embedded SQLite for now (PostgreSQL comes next).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "backend", rename_all = "lowercase")]
+pub enum DbConfig {
+    Sqlite(SqliteConfig),
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        DbConfig::Sqlite(SqliteConfig::default())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqliteConfig {
+    /// Database file; `None`: `<server.data_dir>/motcua.db`.
+    pub path: Option<PathBuf>,
+    pub max_connections: u32,
+    /// How long a statement waits for another writer before failing.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            max_connections: 8,
+            busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Blob store backend; only the local filesystem for now (S3 comes later).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "backend", rename_all = "lowercase")]
+pub enum StoreConfig {
+    Fs(FsStoreConfig),
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig::Fs(FsStoreConfig::default())
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FsStoreConfig {
+    /// Root folder; `None`: `<server.data_dir>/blobs`.
+    pub root: Option<PathBuf>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -169,15 +297,28 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    #[error("invalid configuration from the environment: {0}")]
+    Env(toml::de::Error),
     #[error("invalid configuration:\n  {}", .0.join("\n  "))]
     Invalid(Vec<String>),
 }
 
+/// Prefix of environment overrides: `MOTCUA__SECTION__KEY`.
+pub const ENV_PREFIX: &str = "MOTCUA__";
+
 impl Config {
-    /// Defaults, overridden by `path` when given; validated.
+    /// Defaults, overridden by `path` when given, overridden by `MOTCUA__…` variables; validated.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let cfg = match path {
-            None => Self::default(),
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            None => toml::Table::new(),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                     path: p.into(),
@@ -189,8 +330,59 @@ impl Config {
                 })?
             }
         };
+        let mut from_env = false;
+        for (name, raw) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                continue;
+            }
+            set_path(&mut table, &keys, env_value(&raw));
+            from_env = true;
+        }
+        // `[db]` or `MOTCUA__DB__PATH` alone means the default backend.
+        for (section, backend) in [("db", "sqlite"), ("store", "fs")] {
+            if let Some(t) = table.get_mut(section).and_then(toml::Value::as_table_mut) {
+                t.entry("backend")
+                    .or_insert_with(|| toml::Value::String(backend.into()));
+            }
+        }
+        let cfg: Config = if from_env {
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(ConfigError::Env)?
+        } else {
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|source| ConfigError::Parse {
+                    path: path.map(Into::into).unwrap_or_default(),
+                    source,
+                })?
+        };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// SQLite file of the embedded default.
+    pub fn sqlite_path(&self) -> PathBuf {
+        match &self.db {
+            DbConfig::Sqlite(s) => s
+                .path
+                .clone()
+                .unwrap_or_else(|| self.server.data_dir.join("motcua.db")),
+        }
+    }
+
+    /// Root of the filesystem blob store.
+    pub fn fs_store_root(&self) -> PathBuf {
+        match &self.store {
+            StoreConfig::Fs(f) => f
+                .root
+                .clone()
+                .unwrap_or_else(|| self.server.data_dir.join("blobs")),
+        }
     }
 
     /// Reports every problem at once, not just the first.
@@ -245,12 +437,66 @@ impl Config {
         if !(1..=100).contains(&self.render.jpeg_quality) {
             errs.push("render.jpeg_quality must be within 1..=100".to_string());
         }
+        let s = &self.server;
+        if s.listen.parse::<std::net::SocketAddr>().is_err() {
+            errs.push(format!(
+                "server.listen must be an address like 127.0.0.1:8080, got {:?}",
+                s.listen
+            ));
+        }
+        if s.max_request_bytes == 0 || s.max_files_per_request == 0 {
+            errs.push(
+                "server.max_request_bytes and server.max_files_per_request must be > 0".to_string(),
+            );
+        }
+        let q = &self.queue;
+        if q.lease_secs == 0 || q.heartbeat_secs == 0 || q.heartbeat_secs * 2 > q.lease_secs {
+            errs.push(
+                "queue.heartbeat_secs must be > 0 and at most half of queue.lease_secs".to_string(),
+            );
+        }
+        if q.max_attempts == 0 {
+            errs.push("queue.max_attempts must be > 0".to_string());
+        }
+        if q.backoff_base_ms > q.backoff_max_ms {
+            errs.push("queue.backoff_base_ms must be <= queue.backoff_max_ms".to_string());
+        }
+        if q.poll_ms == 0 {
+            errs.push("queue.poll_ms must be > 0".to_string());
+        }
+        let DbConfig::Sqlite(db) = &self.db;
+        if db.max_connections == 0 {
+            errs.push("db.max_connections must be > 0".to_string());
+        }
         if errs.is_empty() {
             Ok(())
         } else {
             Err(ConfigError::Invalid(errs))
         }
     }
+}
+
+/// An environment value as TOML (`4`, `true`, `[1, 2]`), or else a plain string (`0.0.0.0:80`).
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    let (last, parents) = keys.split_last().expect("at least one key");
+    let mut t = table;
+    for k in parents {
+        let entry = t
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        t = entry.as_table_mut().expect("just made a table");
+    }
+    t.insert(last.clone(), value);
 }
 
 #[cfg(test)]
@@ -287,5 +533,48 @@ mod tests {
             Config::load(Some(&p)),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn env_overrides_file_and_is_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[queue]\nworkers = 3\nmax_attempts = 9\n").unwrap();
+        let env = [
+            ("MOTCUA__QUEUE__WORKERS", "5"),
+            ("MOTCUA__SERVER__LISTEN", "0.0.0.0:9000"),
+            ("MOTCUA__SERVER__ALLOW_ANONYMOUS_DOSSIERS", "false"),
+            ("MOTCUA__DB__PATH", "/tmp/x.db"),
+            ("MOTCUA_CONFIG", "ignored"),
+            ("OTHER", "ignored"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = Config::load_with_env(Some(&p), env).unwrap();
+        assert_eq!(c.queue.workers, 5);
+        assert_eq!(c.queue.max_attempts, 9, "file value kept");
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert!(!c.server.allow_anonymous_dossiers);
+        assert_eq!(c.sqlite_path(), PathBuf::from("/tmp/x.db"));
+        let bad = [("MOTCUA__QUEUE__WORKERZ".to_string(), "1".to_string())];
+        assert!(matches!(
+            Config::load_with_env(None, bad),
+            Err(ConfigError::Env(_))
+        ));
+        let bad = [("MOTCUA__QUEUE__LEASE_SECS".to_string(), "2".to_string())];
+        assert!(matches!(
+            Config::load_with_env(None, bad),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn backends_are_tagged_and_round_trip() {
+        let c = Config::default();
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("backend = \"sqlite\""), "{text}");
+        assert!(text.contains("backend = \"fs\""), "{text}");
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, c);
+        assert!(toml::from_str::<Config>("[db]\nbackend = \"oracle\"\n").is_err());
     }
 }

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+mod records;
+pub use records::*;
+
 /// Pixel rectangle on the page image as stored in the PDF: `[left, top, right, bottom)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BBox {

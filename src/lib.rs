@@ -1,13 +1,19 @@
 //! Motcua Intake: document intake and scan processing for one-stop-shop ("một cửa") portals.
 //!
 //! Module dependencies point one way: `config` ← `decode` ← `normalize` ← `ocr` ← `render`
-//! ← `pipeline`. The CLI in `main.rs` only talks to `pipeline` and `config`.
+//! ← `pipeline`. The service adds `domain` ← `store`, `repo` ← `queue` (uses `pipeline`) ←
+//! `intake` ← `service` (wiring). The CLI in `main.rs` talks to `pipeline`, `config` and `service`.
 
 pub mod config;
 pub mod decode;
 pub mod domain;
+pub mod intake;
 pub mod normalize;
 pub mod ocr;
 pub mod pipeline;
+pub mod queue;
 pub mod render;
+pub mod repo;
+pub mod service;
+pub mod store;
 pub mod text;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use motcua::config::Config;
 use motcua::pipeline::{self, Processor, Progress};
+use motcua::service;
 
 #[derive(Parser)]
 #[command(
@@ -36,8 +37,79 @@ enum Command {
         #[arg(long, short)]
         jobs: Option<usize>,
     },
-    /// Print the effective configuration.
+    /// Print the effective configuration (defaults ← TOML file ← MOTCUA__SECTION__KEY env).
     Config,
+    /// Run the intake API with in-process workers (SQLite + blob folder under server.data_dir).
+    Serve,
+    /// Run workers only, on the same database and blob store as `serve`.
+    Worker,
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Create units, station tokens and clerks.
+    Admin {
+        #[command(subcommand)]
+        what: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Units: communes and wards.
+    Unit {
+        #[command(subcommand)]
+        action: UnitAction,
+    },
+    /// Upload stations of a unit; `create` prints the station's token once.
+    Station {
+        #[command(subcommand)]
+        action: StationAction,
+    },
+    /// Clerks of a unit; the password is read from the first line of standard input.
+    Clerk {
+        #[command(subcommand)]
+        action: ClerkAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitAction {
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        province: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationAction {
+    Create {
+        /// Code of the unit the station uploads for.
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClerkAction {
+    Create {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum, default_value = "clerk")]
+        role: Role,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Role {
+    Clerk,
+    Admin,
 }
 
 /// Pages are counted as files are decoded, so the page total grows; the message counts files.
@@ -90,7 +162,87 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Process { files, out, jobs } => process(cfg, files, out, jobs),
+        Command::Serve => run_async(service::run(cfg, true)),
+        Command::Worker => run_async(service::run(cfg, false)),
+        Command::Migrate => run_async(async move {
+            service::admin::migrate(&cfg).await?;
+            eprintln!("database is up to date: {}", cfg.sqlite_path().display());
+            Ok(())
+        }),
+        Command::Admin { what } => run_async(admin(cfg, what)),
     }
+}
+
+/// Runs async commands on a tokio runtime; CPU work stays on rayon threads of its own.
+fn run_async(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(f);
+    // Do not wait on stray blocking tasks (a job past its grace period) at exit.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn admin(cfg: Config, what: AdminCommand) -> anyhow::Result<()> {
+    match what {
+        AdminCommand::Unit {
+            action:
+                UnitAction::Create {
+                    code,
+                    name,
+                    province,
+                },
+        } => {
+            let u = service::admin::create_unit(&cfg, &code, &name, &province).await?;
+            eprintln!("unit {} created (id {})", u.code, u.id);
+        }
+        AdminCommand::Station {
+            action: StationAction::Create { unit, name },
+        } => {
+            let token = service::admin::create_station(&cfg, &unit, &name).await?;
+            eprintln!("station {name:?} of unit {unit} created; its token (shown only now):");
+            println!("{token}");
+        }
+        AdminCommand::Clerk {
+            action:
+                ClerkAction::Create {
+                    unit,
+                    username,
+                    role,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let role = match role {
+                Role::Clerk => motcua::domain::ClerkRole::Clerk,
+                Role::Admin => motcua::domain::ClerkRole::Admin,
+            };
+            service::admin::create_clerk(
+                &cfg,
+                &unit,
+                &username,
+                role,
+                password.trim_end_matches(['\r', '\n']),
+            )
+            .await?;
+            eprintln!("clerk {username} of unit {unit} created");
+        }
+    }
+    Ok(())
 }
 
 /// Tesseract's OpenMP must not start threads of its own: parallelism comes from pages, one engine

@@ -1,0 +1,251 @@
+//! Creating dossiers and reading them back with what processing made of their attachments.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::{self, Auth, check_dossier_access};
+use super::error::AppError;
+use crate::domain::{Actor, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code};
+use crate::repo::{AttachmentView, NewDossier, RepoError};
+use crate::store::BlobKey;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDossier {
+    /// Administrative procedure code, e.g. `khai-sinh` (birth registration).
+    procedure: String,
+    /// Unit (commune) code; optional for stations, which are bound to theirs.
+    unit: Option<String>,
+}
+
+/// Human-friendly and unguessable enough to read out at a counter: `<UNIT>-<10 chars>`.
+fn new_dossier_code(unit: &str) -> String {
+    // Crockford base32 without I, L, O, U: nothing to misread.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let tail: String = (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{unit}-{tail}")
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    Auth(actor): Auth,
+    body: Result<Json<CreateDossier>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let procedure = req.procedure.trim();
+    if procedure.is_empty() || procedure.len() > 200 {
+        return Err(AppError::BadRequest(
+            "procedure must be 1 to 200 characters".into(),
+        ));
+    }
+    let unit_code = req.unit.as_deref().map(str::trim);
+    if unit_code.is_some_and(|c| !is_valid_code(c)) {
+        return Err(AppError::BadRequest("invalid unit code".into()));
+    }
+    let lookup = |code: Option<&str>| {
+        let repo = st.repo.clone();
+        let code = code.map(str::to_string);
+        async move {
+            match code {
+                Some(c) => repo.unit_by_code(&c).await.map_err(AppError::from),
+                None => Ok(None),
+            }
+        }
+    };
+    let (unit, source, citizen_token) = match &actor {
+        Actor::Station { unit, .. } | Actor::Clerk { unit, .. } => {
+            if let Some(u) = lookup(unit_code).await? {
+                if u.id != *unit {
+                    return Err(AppError::Forbidden(
+                        "a station creates dossiers only for its own unit",
+                    ));
+                }
+            } else if unit_code.is_some() {
+                return Err(AppError::NotFound("unit"));
+            }
+            (*unit, DossierSource::Station, None)
+        }
+        Actor::Anonymous if st.cfg.server.allow_anonymous_dossiers => {
+            let code = unit_code
+                .ok_or_else(|| AppError::BadRequest("unit is required from the portal".into()))?;
+            let u = lookup(Some(code))
+                .await?
+                .ok_or(AppError::NotFound("unit"))?;
+            (
+                u.id,
+                DossierSource::Portal,
+                Some(auth::new_token(auth::CITIZEN_PREFIX)),
+            )
+        }
+        Actor::Anonymous => return Err(AppError::Unauthorized),
+        _ => {
+            return Err(AppError::Forbidden("this token cannot create dossiers"));
+        }
+    };
+    let dossier = insert_dossier(
+        &st,
+        unit,
+        procedure,
+        source,
+        citizen_token.as_deref(),
+        &actor,
+    )
+    .await?;
+    let mut out = dossier_json(&dossier);
+    if let Some(t) = citizen_token {
+        // Shown once; only its hash is kept.
+        out["upload_token"] = json!(t);
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn insert_dossier(
+    st: &AppState,
+    unit: UnitId,
+    procedure: &str,
+    source: DossierSource,
+    citizen_token: Option<&str>,
+    actor: &Actor,
+) -> Result<Dossier, AppError> {
+    let unit_code = st
+        .repo
+        .unit_by_id(unit)
+        .await?
+        .ok_or(AppError::NotFound("unit"))?
+        .code;
+    let token_hash = citizen_token.map(auth::token_hash);
+    // A random code can collide; try a few.
+    for _ in 0..4 {
+        let code = new_dossier_code(&unit_code);
+        let r = st
+            .repo
+            .create_dossier(
+                NewDossier {
+                    code: &code,
+                    unit,
+                    procedure,
+                    source,
+                    citizen_token_sha256: token_hash.as_deref(),
+                },
+                actor,
+            )
+            .await;
+        match r {
+            Err(RepoError::Conflict(_)) => continue,
+            r => return Ok(r?),
+        }
+    }
+    Err(AppError::Internal(
+        "could not find a free dossier code".into(),
+    ))
+}
+
+fn dossier_json(d: &Dossier) -> Value {
+    json!({
+        "code": d.code,
+        "unit": d.unit_code,
+        "procedure": d.procedure,
+        "status": d.status,
+        "source": d.source,
+        "created_at": d.created_at,
+    })
+}
+
+fn attachment_json(d: &Dossier, v: &AttachmentView) -> Value {
+    let a = &v.attachment;
+    let base = format!("/api/v1/dossiers/{}/attachments/{}", d.code, a.id);
+    json!({
+        "id": a.id,
+        "kind": a.kind,
+        "filename": a.filename,
+        "sha256": a.sha256,
+        "bytes": a.bytes,
+        "media_type": a.media_type,
+        "status": a.status,
+        "error": a.error_code.as_ref().map(|c| json!({"code": c, "message": a.error_message})),
+        "page_count": a.page_count,
+        "job": v.job,
+        "pages": v.pages,
+        // Field extraction (document models) is a later stage; the list is its place.
+        "fields": [],
+        "links": {
+            "original": format!("{base}/original"),
+            "pdf": a.pdf_key.as_ref().map(|_| format!("{base}/pdf")),
+        },
+        "created_at": a.created_at,
+    })
+}
+
+async fn visible_dossier(st: &AppState, actor: &Actor, code: &str) -> Result<Dossier, AppError> {
+    let d = st
+        .repo
+        .dossier_by_code(code)
+        .await?
+        .ok_or(AppError::NotFound("dossier"))?;
+    check_dossier_access(actor, &d)?;
+    Ok(d)
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+    Auth(actor): Auth,
+) -> Result<Json<Value>, AppError> {
+    let d = visible_dossier(&st, &actor, &code).await?;
+    let views = st.repo.attachment_views(d.id).await?;
+    let mut out = dossier_json(&d);
+    out["attachments"] = views.iter().map(|v| attachment_json(&d, v)).collect();
+    Ok(Json(out))
+}
+
+async fn blob_response(st: &AppState, key: &str, content_type: &str) -> Result<Response, AppError> {
+    let key = BlobKey::parse(key).map_err(|e| AppError::Internal(e.to_string()))?;
+    let stream = st.store.get(&key).await?;
+    Ok((
+        [(header::CONTENT_TYPE, content_type.to_string())],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+pub async fn original(
+    State(st): State<AppState>,
+    Path((code, id)): Path<(String, i64)>,
+    Auth(actor): Auth,
+) -> Result<Response, AppError> {
+    let d = visible_dossier(&st, &actor, &code).await?;
+    let a = st
+        .repo
+        .attachment(AttachmentId(id))
+        .await?
+        .filter(|a| a.dossier_id == d.id)
+        .ok_or(AppError::NotFound("attachment"))?;
+    blob_response(&st, &a.original_key, &a.media_type).await
+}
+
+pub async fn pdf(
+    State(st): State<AppState>,
+    Path((code, id)): Path<(String, i64)>,
+    Auth(actor): Auth,
+) -> Result<Response, AppError> {
+    let d = visible_dossier(&st, &actor, &code).await?;
+    let a = st
+        .repo
+        .attachment(AttachmentId(id))
+        .await?
+        .filter(|a| a.dossier_id == d.id)
+        .ok_or(AppError::NotFound("attachment"))?;
+    let key = a.pdf_key.ok_or(AppError::NotReady("the searchable PDF"))?;
+    blob_response(&st, &key, "application/pdf").await
+}

@@ -1,0 +1,130 @@
+//! Every error the API returns: HTTP status and stable `code` are defined here and nowhere else.
+//! Body: `{"error": {"code": "...", "message": "..."}}` (plus `details` where useful).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::repo::RepoError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("missing or unknown credentials")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("malformed multipart body: {0}")]
+    Multipart(String),
+    #[error("the request body exceeds {limit} bytes")]
+    RequestTooLarge { limit: u64 },
+    #[error("a file exceeds {limit} bytes")]
+    FileTooLarge { limit: u64 },
+    #[error("more than {limit} files in one request")]
+    TooManyFiles { limit: usize },
+    #[error("the request has no file")]
+    NoFiles,
+    #[error("no file of the request is a supported type (JPEG, PNG, TIFF, WebP)")]
+    UnsupportedMediaType { rejected: Vec<serde_json::Value> },
+    #[error("{0} is not ready")]
+    NotReady(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) | AppError::Multipart(_) | AppError::NoFiles => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::RequestTooLarge { .. }
+            | AppError::FileTooLarge { .. }
+            | AppError::TooManyFiles { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NotReady(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable, machine-readable: part of the API, never renamed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Multipart(_) => "malformed_multipart",
+            AppError::RequestTooLarge { .. } => "request_too_large",
+            AppError::FileTooLarge { .. } => "file_too_large",
+            AppError::TooManyFiles { .. } => "too_many_files",
+            AppError::NoFiles => "no_files",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            AppError::NotReady(_) => "not_ready",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// Code of a file refused inside an otherwise accepted batch.
+    pub const FILE_UNSUPPORTED: &'static str = "unsupported_media_type";
+    pub const FILE_EMPTY: &'static str = "empty_file";
+
+    /// A multipart read error: the body limit shows up here as 413.
+    pub fn from_multipart(e: axum::extract::multipart::MultipartError, limit: u64) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::RequestTooLarge { limit }
+        } else {
+            AppError::Multipart(e.body_text())
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(detail) = &self {
+            // Details stay in the log; the client gets the code only.
+            tracing::error!(code = self.code(), "{detail}");
+        }
+        metrics::counter!("motcua_http_errors_total", "code" => self.code()).increment(1);
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        if let AppError::UnsupportedMediaType { rejected } = &self {
+            error["details"] = json!(rejected);
+        }
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<RepoError> for AppError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            RepoError::NotFound(_) => AppError::NotFound("record"),
+            RepoError::Db(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => AppError::NotFound("blob"),
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}

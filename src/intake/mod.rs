@@ -1,0 +1,69 @@
+//! The intake HTTP API (axum): dossiers, streamed multipart uploads, results, health and metrics.
+//!
+//! | route | |
+//! | --- | --- |
+//! | `POST /api/v1/dossiers` | `{procedure, unit}` → 201 dossier (+ citizen `upload_token` from the portal) |
+//! | `GET /api/v1/dossiers/{code}` | dossier, attachments, job state, pages with text, fields |
+//! | `POST /api/v1/dossiers/{code}/attachments` | multipart, one or more files → 202 receipt |
+//! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
+//! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
+//! | `GET /healthz`, `/readyz`, `/metrics` | liveness, readiness (DB + store), Prometheus |
+
+pub mod auth;
+mod dossiers;
+pub mod error;
+mod ops;
+#[cfg(test)]
+mod tests;
+mod upload;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::repo::Repo;
+use crate::store::BlobStore;
+
+pub use error::AppError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repo: Arc<dyn Repo>,
+    pub store: Arc<dyn BlobStore>,
+    pub cfg: Arc<Config>,
+    /// Wakes idle workers of this process when an upload is committed.
+    pub wake: Arc<Notify>,
+    /// `None`: no recorder installed (tests), `/metrics` is empty.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = usize::try_from(state.cfg.server.max_request_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/dossiers", post(dossiers::create))
+        .route("/api/v1/dossiers/{code}", get(dossiers::show))
+        .route(
+            "/api/v1/dossiers/{code}/attachments",
+            post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route(
+            "/api/v1/dossiers/{code}/attachments/{id}/original",
+            get(dossiers::original),
+        )
+        .route(
+            "/api/v1/dossiers/{code}/attachments/{id}/pdf",
+            get(dossiers::pdf),
+        )
+        .fallback(|| async { AppError::NotFound("route") })
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

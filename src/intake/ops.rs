@@ -1,0 +1,37 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::AppError;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers and the store takes a write.
+pub async fn readyz(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
+    st.repo
+        .ping()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    st.store
+        .check_writable()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blob store: {e}")))?;
+    Ok(Json(json!({ "status": "ready" })))
+}
+
+pub async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    // Queue depth is read from the database at scrape time: it counts jobs of every process
+    // sharing it, not just this one's.
+    for (state, n) in st.repo.depth().await? {
+        metrics::gauge!("motcua_queue_jobs", "state" => state.as_str()).set(n as f64);
+    }
+    let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
+}

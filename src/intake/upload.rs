@@ -1,0 +1,259 @@
+//! `POST /api/v1/dossiers/{code}/attachments`: multipart, read field by field; each file goes
+//! to the blob store as it arrives (hashed while written, type sniffed from its first bytes),
+//! never held whole in memory. The 202 is sent only after every blob is durable and the
+//! attachment and job rows are committed in one transaction.
+
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartRejection};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
+use serde::Serialize;
+use serde_json::json;
+
+use super::AppState;
+use super::auth::{Auth, check_dossier_access};
+use super::error::AppError;
+use crate::decode::Format;
+use crate::domain::{Attachment, NewAttachment};
+use crate::queue::JobPayload;
+use crate::store::BlobWriter;
+
+/// Enough leading bytes to tell every supported type apart (WebP needs 12).
+const SNIFF_BYTES: usize = 16;
+
+#[derive(Serialize)]
+pub struct Receipt {
+    dossier: String,
+    attachments: Vec<ReceiptItem>,
+    /// Files of the request that were refused, each with a stable code.
+    rejected: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct ReceiptItem {
+    id: crate::domain::AttachmentId,
+    filename: Option<String>,
+    sha256: String,
+    bytes: u64,
+    media_type: String,
+    status: crate::domain::AttachmentStatus,
+    /// The same bytes were already in this dossier: this is that attachment.
+    duplicate: bool,
+}
+
+fn media_type(f: Format) -> Option<&'static str> {
+    match f {
+        Format::Jpeg => Some("image/jpeg"),
+        Format::Png => Some("image/png"),
+        Format::Tiff => Some("image/tiff"),
+        Format::Webp => Some("image/webp"),
+        // Sniffed, but the pipeline does not read PDF input yet.
+        Format::Pdf => None,
+    }
+}
+
+/// The client's name is for display only; it never reaches a path or key.
+fn display_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(255).collect()
+}
+
+enum Received {
+    Stored(NewAttachment),
+    Rejected { code: &'static str, message: String },
+}
+
+pub async fn upload(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+    auth: Result<Auth, AppError>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Receipt>), AppError> {
+    let limit = st.cfg.server.max_request_bytes;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        // Answered before a byte of the body is read (clients sending `Expect: 100-continue`
+        // never send it).
+        return Err(AppError::RequestTooLarge { limit });
+    }
+    let mut multipart = multipart.map_err(|e| AppError::Multipart(e.body_text()))?;
+    let result = accept(&st, &code, auth, &mut multipart).await;
+    if let Err(e) = &result
+        && !matches!(e, AppError::RequestTooLarge { .. } | AppError::Multipart(_))
+    {
+        // Read the rest (within the request limit) so that the client, still sending, gets
+        // this answer instead of a reset connection.
+        while let Ok(Some(mut f)) = multipart.next_field().await {
+            while let Ok(Some(_)) = f.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn accept(
+    st: &AppState,
+    code: &str,
+    auth: Result<Auth, AppError>,
+    multipart: &mut Multipart,
+) -> Result<(StatusCode, Json<Receipt>), AppError> {
+    let Auth(actor) = auth?;
+    let dossier = st
+        .repo
+        .dossier_by_code(code)
+        .await?
+        .ok_or(AppError::NotFound("dossier"))?;
+    check_dossier_access(&actor, &dossier)?;
+    let limit = st.cfg.server.max_request_bytes;
+
+    let mut files = Vec::new();
+    let mut rejected = Vec::new();
+    let mut count = 0usize;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::from_multipart(e, limit))?
+    {
+        // Form fields without a file name (e.g. a note) are not files.
+        let Some(filename) = field.file_name().map(display_name) else {
+            continue;
+        };
+        count += 1;
+        if count > st.cfg.server.max_files_per_request {
+            return Err(AppError::TooManyFiles {
+                limit: st.cfg.server.max_files_per_request,
+            });
+        }
+        match receive(st, field, limit).await? {
+            Received::Stored(mut f) => {
+                f.filename = Some(filename);
+                files.push(f);
+            }
+            Received::Rejected { code, message } => {
+                metrics::counter!("motcua_uploads_total", "result" => "rejected").increment(1);
+                rejected.push(json!({ "filename": filename, "code": code, "message": message }));
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(if rejected.is_empty() {
+            AppError::NoFiles
+        } else {
+            AppError::UnsupportedMediaType { rejected }
+        });
+    }
+
+    let make_job = |id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job();
+    let added = st
+        .repo
+        .add_attachments(&dossier, &files, &make_job, &actor)
+        .await?;
+    st.wake.notify_waiters();
+    let attachments = added
+        .into_iter()
+        .zip(&files)
+        .map(|(a, f)| {
+            let result = if a.created { "accepted" } else { "duplicate" };
+            metrics::counter!("motcua_uploads_total", "result" => result).increment(1);
+            if a.created {
+                metrics::counter!("motcua_upload_bytes_total").increment(f.bytes);
+            }
+            let Attachment {
+                id,
+                sha256,
+                bytes,
+                media_type,
+                status,
+                ..
+            } = a.attachment;
+            ReceiptItem {
+                id,
+                filename: f.filename.clone(),
+                sha256,
+                bytes,
+                media_type,
+                status,
+                duplicate: !a.created,
+            }
+        })
+        .collect();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Receipt {
+            dossier: dossier.code,
+            attachments,
+            rejected,
+        }),
+    ))
+}
+
+/// Streams one file into the store. Limits end the whole request (413); a wrong type refuses
+/// only this file (its bytes are read and dropped so the next file can follow).
+async fn receive(st: &AppState, mut field: Field<'_>, limit: u64) -> Result<Received, AppError> {
+    let max_file = st.cfg.limits.max_file_bytes;
+    let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
+    let mut writer: Option<Box<dyn BlobWriter>> = None;
+    let mut refused: Option<(&'static str, String)> = None;
+    let mut mime = "application/octet-stream";
+    let mut size = 0u64;
+    loop {
+        let chunk = field
+            .chunk()
+            .await
+            .map_err(|e| AppError::from_multipart(e, limit))?;
+        let end = chunk.is_none();
+        if let Some(c) = &chunk {
+            size += c.len() as u64;
+            if size > max_file {
+                // Dropping the writer removes its temp file.
+                return Err(AppError::FileTooLarge { limit: max_file });
+            }
+        }
+        if let Some(w) = writer.as_mut() {
+            if let Some(c) = &chunk {
+                w.write(c).await?;
+            }
+        } else if refused.is_none() {
+            if let Some(c) = &chunk {
+                head.extend_from_slice(c);
+            }
+            if head.len() >= SNIFF_BYTES || end {
+                match Format::sniff(&head).and_then(media_type) {
+                    _ if head.is_empty() => {
+                        refused = Some((AppError::FILE_EMPTY, "the file is empty".into()))
+                    }
+                    Some(m) => {
+                        mime = m;
+                        let mut w = st.store.writer().await?;
+                        w.write(&head).await?;
+                        writer = Some(w);
+                    }
+                    None => {
+                        refused = Some((
+                            AppError::FILE_UNSUPPORTED,
+                            "not a JPEG, PNG, TIFF or WebP image (judged by content)".into(),
+                        ))
+                    }
+                }
+                head = Vec::new();
+            }
+        }
+        if end {
+            break;
+        }
+    }
+    if let Some((code, message)) = refused {
+        return Ok(Received::Rejected { code, message });
+    }
+    let w = writer.expect("a file either has a writer or was refused");
+    let blob = w.finish().await?;
+    Ok(Received::Stored(NewAttachment {
+        filename: None,
+        original_key: blob.key.to_string(),
+        sha256: blob.sha256,
+        bytes: blob.bytes,
+        media_type: mime.to_string(),
+    }))
+}

@@ -1,0 +1,126 @@
+//! The `process_attachment` job: original from the store → pipeline on the page threads →
+//! searchable PDF to the store → pages and status in one transaction.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::worker::Ctx;
+use super::{JobError, PIPELINE_VERSION};
+use crate::domain::{AttachmentId, PageRecord};
+use crate::pipeline::FileError;
+use crate::repo::ClaimedJob;
+use crate::store::BlobKey;
+
+/// What the handler reports when it is done.
+pub(super) enum Done {
+    Completed {
+        pages: usize,
+    },
+    /// Our lease ran out and another worker took the job; its result counts.
+    LostLease,
+}
+
+/// Bad input aborts; only a missing OCR engine (an installation problem) is worth retrying.
+fn classify(e: FileError) -> JobError {
+    match &e {
+        FileError::Ocr(o) if o.code() == "ocr_unavailable" => JobError::retry(&e),
+        FileError::Read(_) | FileError::Write { .. } => JobError::retry(&e),
+        _ => JobError::Abort {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        },
+    }
+}
+
+pub(super) async fn process(
+    ctx: &Ctx,
+    worker: &str,
+    job: &ClaimedJob,
+    id: AttachmentId,
+) -> Result<Done, JobError> {
+    let att = ctx
+        .repo
+        .attachment(id)
+        .await
+        .map_err(JobError::retry)?
+        .ok_or_else(|| JobError::Abort {
+            code: "attachment_missing".into(),
+            message: format!("attachment {id} does not exist"),
+        })?;
+    let key = BlobKey::parse(&att.original_key).map_err(|e| JobError::Abort {
+        code: "invalid_blob_key".into(),
+        message: e.to_string(),
+    })?;
+    // Any store error is retried, a missing blob too: a store that is briefly unreachable or
+    // lagging (S3 later) must not fail the file; dead-lettering ends it if it stays missing.
+    let data: Arc<[u8]> = ctx
+        .store
+        .get_bytes(&key)
+        .await
+        .map_err(JobError::retry)?
+        .into();
+
+    // CPU work on the page threads (pages of one file spread over all of them); the async
+    // worker just waits for the answer.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let processor = ctx.processor.clone();
+    ctx.pages.spawn(move || {
+        let _ = tx.send(processor.process_bytes(data, &()));
+    });
+    let doc = rx
+        .await
+        .map_err(|_| JobError::Retry("page thread lost the document".into()))?
+        .map_err(classify)?;
+
+    for p in &doc.pages {
+        let t = &p.timings;
+        for (stage, ms) in [
+            ("decode", t.decode_ms),
+            ("normalize", t.normalize_ms),
+            ("ocr", t.ocr_ms),
+            ("render", t.render_ms),
+        ] {
+            metrics::histogram!("motcua_job_stage_seconds", "stage" => stage).record(ms / 1e3);
+        }
+    }
+    metrics::histogram!("motcua_job_stage_seconds", "stage" => "pdf")
+        .record(doc.timings.pdf_assembly_ms / 1e3);
+
+    let pdf_key =
+        BlobKey::derived(&att.sha256, PIPELINE_VERSION, "pdf").map_err(|e| JobError::Abort {
+            code: "invalid_blob_key".into(),
+            message: e.to_string(),
+        })?;
+    ctx.store
+        .put_bytes(&pdf_key, Bytes::from(doc.pdf))
+        .await
+        .map_err(JobError::retry)?;
+    let pages: Vec<PageRecord> = doc
+        .pages
+        .iter()
+        .map(|p| PageRecord {
+            index: p.index as u32,
+            status: if p.blank { "blank" } else { "done" }.into(),
+            width: p.width,
+            height: p.height,
+            orientation: p.orientation,
+            skew: p.skew,
+            blank: p.blank,
+            dpi: p.dpi,
+            mean_confidence: p.mean_confidence,
+            text: crate::text::page_text(&p.words, &p.lines),
+            pdf_key: pdf_key.to_string(),
+        })
+        .collect();
+    let owned = ctx
+        .repo
+        .complete_attachment(job.id, worker, id, &pages, pdf_key.as_str())
+        .await
+        .map_err(JobError::retry)?;
+    Ok(if owned {
+        Done::Completed { pages: pages.len() }
+    } else {
+        Done::LostLease
+    })
+}

@@ -1,0 +1,233 @@
+//! In-process workers: tokio tasks that claim jobs and wait on I/O, one shared rayon pool for
+//! the CPU work. Each claim is renewed by a heartbeat while the job runs; a worker that loses
+//! its lease drops its result, because the job now belongs to someone else.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::attachment::{self, Done};
+use super::{JobError, JobPayload, RetryPolicy};
+use crate::config::QueueConfig;
+use crate::domain::{JobId, now_millis};
+use crate::pipeline::Processor;
+use crate::repo::{ClaimedJob, Repo};
+use crate::store::BlobStore;
+
+pub struct WorkerSettings {
+    pub queue: QueueConfig,
+    /// Prefix of this process's worker ids (host and pid make it unique).
+    pub name: String,
+}
+
+/// What every job handler reaches.
+pub(super) struct Ctx {
+    pub repo: Arc<dyn Repo>,
+    pub store: Arc<dyn BlobStore>,
+    pub processor: Arc<Processor>,
+    pub pages: Arc<rayon::ThreadPool>,
+    cfg: QueueConfig,
+    policy: RetryPolicy,
+}
+
+/// Running workers; [`WorkerPool::shutdown`] stops them.
+pub struct WorkerPool {
+    tasks: JoinSet<()>,
+    ids: Vec<String>,
+    ctx: Arc<Ctx>,
+    stop: CancellationToken,
+}
+
+impl WorkerPool {
+    /// Starts `queue.workers` workers. `wake` is notified by uploads in this process, so idle
+    /// workers start at once instead of at their next poll.
+    pub fn start(
+        settings: WorkerSettings,
+        repo: Arc<dyn Repo>,
+        store: Arc<dyn BlobStore>,
+        processor: Arc<Processor>,
+        wake: Arc<Notify>,
+    ) -> std::io::Result<Self> {
+        let q = settings.queue;
+        let threads = match q.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pages = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("page-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let ctx = Arc::new(Ctx {
+            repo,
+            store,
+            processor,
+            pages: Arc::new(pages),
+            policy: RetryPolicy::from_config(&q),
+            cfg: q.clone(),
+        });
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let mut ids = Vec::new();
+        for n in 0..q.workers {
+            let id = format!("{}/{n}", settings.name);
+            ids.push(id.clone());
+            tasks.spawn(run(ctx.clone(), id, stop.clone(), wake.clone()));
+        }
+        tracing::info!(
+            workers = q.workers,
+            page_threads = threads,
+            "workers started"
+        );
+        Ok(Self {
+            tasks,
+            ids,
+            ctx,
+            stop,
+        })
+    }
+
+    /// Stops claiming, lets running jobs finish within `grace`, then gives back the claims of
+    /// any still running so another worker takes them without waiting for the lease.
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.stop.cancel();
+        let finished = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if finished {
+            // Every page thread is idle now: free the Tesseract engines cleanly (broadcast
+            // blocks until each thread ran it, so not on an async thread).
+            let pages = self.ctx.pages.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                pages.broadcast(|_| crate::ocr::release_engine());
+            })
+            .await;
+            tracing::info!("workers stopped");
+            return;
+        }
+        self.tasks.abort_all();
+        for id in &self.ids {
+            match self.ctx.repo.release(id).await {
+                Ok(n) if n > 0 => {
+                    tracing::warn!(worker = %id, jobs = n, "released claims at shutdown")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(worker = %id, "could not release claims: {e}"),
+            }
+        }
+    }
+}
+
+async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<Notify>) {
+    let poll = Duration::from_millis(ctx.cfg.poll_ms);
+    let lease_ms = (ctx.cfg.lease_secs * 1000) as i64;
+    while !stop.is_cancelled() {
+        let now = now_millis();
+        match ctx
+            .repo
+            .claim(&worker, now, now + lease_ms, ctx.cfg.max_attempts)
+            .await
+        {
+            Ok(Some(job)) => run_job(&ctx, &worker, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = wake.notified() => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(worker = %worker, "claim failed: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn heartbeat(ctx: Arc<Ctx>, worker: String, job: JobId, lost: CancellationToken) {
+    let every = Duration::from_secs(ctx.cfg.heartbeat_secs);
+    let lease_ms = (ctx.cfg.lease_secs * 1000) as i64;
+    loop {
+        tokio::time::sleep(every).await;
+        match ctx
+            .repo
+            .heartbeat(job, &worker, now_millis() + lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                lost.cancel();
+                return;
+            }
+            // Transient: the lease still has time; try again at the next beat.
+            Err(e) => tracing::warn!(%job, "heartbeat failed: {e}"),
+        }
+    }
+}
+
+async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) {
+    let started = Instant::now();
+    metrics::histogram!("motcua_job_wait_seconds")
+        .record((now_millis() - job.created_at).max(0) as f64 / 1e3);
+    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+
+    let lost = CancellationToken::new();
+    let beat = tokio::spawn(heartbeat(
+        ctx.clone(),
+        worker.to_string(),
+        job.id,
+        lost.clone(),
+    ));
+    let work = async {
+        match serde_json::from_str::<JobPayload>(&job.payload) {
+            Ok(JobPayload::ProcessAttachment { attachment_id }) => {
+                attachment::process(ctx, worker, &job, attachment_id).await
+            }
+            Err(e) => Err(JobError::Abort {
+                code: "invalid_job".into(),
+                message: e.to_string(),
+            }),
+        }
+    };
+    let result = tokio::select! {
+        r = work => Some(r),
+        _ = lost.cancelled() => None,
+    };
+    beat.abort();
+    let secs = started.elapsed().as_secs_f64();
+    match result {
+        Some(Ok(Done::Completed { pages })) => {
+            metrics::histogram!("motcua_job_seconds").record(secs);
+            metrics::counter!("motcua_jobs_completed_total").increment(1);
+            tracing::info!(parent: &span, pages, seconds = format!("{secs:.2}"), "job done");
+        }
+        Some(Ok(Done::LostLease)) | None => {
+            metrics::counter!("motcua_job_failures_total", "code" => "lease_lost", "outcome" => "dropped")
+                .increment(1);
+            tracing::warn!(parent: &span, "lease lost; another worker owns the job, result dropped");
+        }
+        Some(Err(e)) => {
+            let outcome = ctx.policy.outcome(job.attempts, &e, now_millis());
+            let kind = match &outcome {
+                crate::repo::FailOutcome::Retry { .. } => "retry",
+                crate::repo::FailOutcome::Abort { .. } => "abort",
+                crate::repo::FailOutcome::Dead { .. } => "dead",
+            };
+            metrics::counter!("motcua_job_failures_total", "code" => e.code().to_string(), "outcome" => kind)
+                .increment(1);
+            tracing::warn!(parent: &span, code = e.code(), outcome = kind, "job failed: {e}");
+            if let Err(db) = ctx.repo.fail(job.id, worker, outcome).await {
+                // The lease will run out and the job will be tried again.
+                tracing::error!(parent: &span, "could not record the failure: {db}");
+            }
+        }
+    }
+}

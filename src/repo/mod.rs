@@ -1,0 +1,173 @@
+//! Persistence behind role traits. The traits speak in domain types only; SQL lives in the
+//! backend (`sqlite` now, PostgreSQL with `FOR UPDATE SKIP LOCKED` next).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Actor, Attachment, AttachmentId, Clerk, ClerkRole, Dossier, DossierId, DossierSource, JobId,
+    JobInfo, JobState, Millis, NewAttachment, PageRecord, Station, Unit, UnitId,
+};
+
+pub use self::sqlite::SqliteRepo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+#[async_trait]
+pub trait UnitRepo: Send + Sync {
+    async fn create_unit(&self, code: &str, name: &str, province: &str) -> RepoResult<Unit>;
+    async fn unit_by_code(&self, code: &str) -> RepoResult<Option<Unit>>;
+    async fn unit_by_id(&self, id: UnitId) -> RepoResult<Option<Unit>>;
+}
+
+#[async_trait]
+pub trait StationRepo: Send + Sync {
+    async fn create_station(
+        &self,
+        unit: UnitId,
+        name: &str,
+        token_sha256: &str,
+    ) -> RepoResult<Station>;
+    async fn station_by_token(&self, token_sha256: &str) -> RepoResult<Option<Station>>;
+}
+
+#[async_trait]
+pub trait ClerkRepo: Send + Sync {
+    async fn create_clerk(
+        &self,
+        unit: UnitId,
+        username: &str,
+        role: ClerkRole,
+        password_hash: &str,
+    ) -> RepoResult<Clerk>;
+    /// The clerk and their password hash.
+    async fn clerk_by_username(&self, username: &str) -> RepoResult<Option<(Clerk, String)>>;
+}
+
+pub struct NewDossier<'a> {
+    pub code: &'a str,
+    pub unit: UnitId,
+    pub procedure: &'a str,
+    pub source: DossierSource,
+    /// Hash of the citizen upload token scoped to this dossier, if one is issued.
+    pub citizen_token_sha256: Option<&'a str>,
+}
+
+/// A job to enqueue with an attachment; the payload is opaque JSON to the repository.
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: String,
+}
+
+/// One attachment of an upload as committed.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub attachment: Attachment,
+    /// False: the same bytes were already in this dossier; nothing new was queued.
+    pub created: bool,
+}
+
+/// An attachment with what processing made of it.
+#[derive(Debug, Clone)]
+pub struct AttachmentView {
+    pub attachment: Attachment,
+    pub job: Option<JobInfo>,
+    pub pages: Vec<PageRecord>,
+}
+
+#[async_trait]
+pub trait DossierRepo: Send + Sync {
+    /// Creates the dossier, its citizen token if any, and an audit row, in one transaction.
+    async fn create_dossier(&self, d: NewDossier<'_>, actor: &Actor) -> RepoResult<Dossier>;
+    async fn dossier_by_code(&self, code: &str) -> RepoResult<Option<Dossier>>;
+    async fn dossier_by_citizen_token(&self, token_sha256: &str) -> RepoResult<Option<DossierId>>;
+    /// In ONE transaction: an attachment row and a job row per new file (`job` makes its
+    /// payload), plus audit rows. A file whose bytes are already in the dossier returns the
+    /// existing attachment.
+    async fn add_attachments(
+        &self,
+        dossier: &Dossier,
+        files: &[NewAttachment],
+        job: &(dyn Fn(AttachmentId) -> NewJob + Sync),
+        actor: &Actor,
+    ) -> RepoResult<Vec<Added>>;
+    async fn attachment(&self, id: AttachmentId) -> RepoResult<Option<Attachment>>;
+    async fn attachment_views(&self, dossier: DossierId) -> RepoResult<Vec<AttachmentView>>;
+}
+
+/// A job handed to one worker until `lease_until`.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub attachment_id: Option<AttachmentId>,
+    pub unit_id: UnitId,
+    pub created_at: Millis,
+}
+
+/// How a failed attempt ends; the queue's retry policy decides which.
+#[derive(Debug, Clone)]
+pub enum FailOutcome {
+    /// Try again at `at`.
+    Retry { at: Millis, error: String },
+    /// The input is bad: attachment failed with `code`, no retry.
+    Abort { code: String, message: String },
+    /// Too many attempts: dead-lettered, the last error kept.
+    Dead { error: String },
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Claims the next runnable job for `worker` until `lease_until`, fairly between units: the
+    /// unit with the fewest running jobs first, then the one served longest ago, then the oldest
+    /// job. Jobs whose lease expired count as runnable; those already at `max_attempts` are
+    /// dead-lettered instead.
+    async fn claim(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_until: Millis,
+        max_attempts: u32,
+    ) -> RepoResult<Option<ClaimedJob>>;
+    /// Extends the lease; false when the job is no longer this worker's.
+    async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool>;
+    /// In ONE transaction: replaces the attachment's pages, marks attachment and job done.
+    /// False (and nothing written) when the job is no longer this worker's.
+    async fn complete_attachment(
+        &self,
+        job: JobId,
+        worker: &str,
+        attachment: AttachmentId,
+        pages: &[PageRecord],
+        pdf_key: &str,
+    ) -> RepoResult<bool>;
+    /// Records a failed attempt; false when the job is no longer this worker's.
+    async fn fail(&self, job: JobId, worker: &str, outcome: FailOutcome) -> RepoResult<bool>;
+    /// Gives back every claim `worker` holds (graceful shutdown); the attempt is not counted.
+    async fn release(&self, worker: &str) -> RepoResult<u64>;
+    /// Number of jobs in each state.
+    async fn depth(&self) -> RepoResult<Vec<(JobState, i64)>>;
+    /// Jobs of an attachment, newest first (tests and diagnostics).
+    async fn jobs_of(&self, attachment: AttachmentId) -> RepoResult<Vec<JobInfo>>;
+}
+
+/// Everything the service needs from its database.
+#[async_trait]
+pub trait Repo: UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue {
+    /// For readiness checks.
+    async fn ping(&self) -> RepoResult<()>;
+}

@@ -1,0 +1,144 @@
+//! Wiring of the service: backends from the config, the API, the workers, shutdown. Used by
+//! `motcua serve` (API + workers), `motcua worker` (workers only), `migrate` and `admin`.
+
+pub mod admin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, DbConfig, StoreConfig};
+use crate::intake::{self, AppState};
+use crate::pipeline::Processor;
+use crate::queue::{WorkerPool, WorkerSettings};
+use crate::repo::{Repo, SqliteRepo};
+use crate::store::{BlobStore, FsStore};
+
+/// The database and blob store the config names.
+pub struct Backends {
+    pub repo: Arc<dyn Repo>,
+    pub store: Arc<dyn BlobStore>,
+}
+
+/// Opens (and migrates) the database and opens the store.
+pub async fn open(cfg: &Config) -> anyhow::Result<Backends> {
+    let repo: Arc<dyn Repo> = match &cfg.db {
+        DbConfig::Sqlite(s) => {
+            let path = cfg.sqlite_path();
+            Arc::new(
+                SqliteRepo::open(&path, s)
+                    .await
+                    .with_context(|| format!("opening database {}", path.display()))?,
+            )
+        }
+    };
+    let store: Arc<dyn BlobStore> = match &cfg.store {
+        StoreConfig::Fs(_) => {
+            let root = cfg.fs_store_root();
+            Arc::new(
+                FsStore::open(&root)
+                    .await
+                    .with_context(|| format!("opening blob store {}", root.display()))?,
+            )
+        }
+    };
+    Ok(Backends { repo, store })
+}
+
+/// Installs the global Prometheus recorder (once per process).
+fn install_metrics() -> Option<PrometheusHandle> {
+    let seconds = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+        .and_then(|b| b.install_recorder())
+        .map_err(|e| tracing::warn!("metrics disabled: {e}"))
+        .ok()
+}
+
+/// Cancelled on SIGTERM or SIGINT.
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        tracing::info!("shutdown requested: no new requests or jobs");
+        t.cancel();
+    });
+    token
+}
+
+/// Unique per process, also across restarts in a container where the pid repeats.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &tag[..8])
+}
+
+/// `motcua serve` (`api = true`) and `motcua worker` (`api = false`). Returns after a
+/// graceful shutdown.
+pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
+    let b = open(&cfg).await?;
+    let metrics = install_metrics();
+    let wake = Arc::new(Notify::new());
+    let stop = shutdown_on_signal();
+    let workers = if cfg.queue.workers > 0 {
+        Some(WorkerPool::start(
+            WorkerSettings {
+                queue: cfg.queue.clone(),
+                name: worker_name(),
+            },
+            b.repo.clone(),
+            b.store.clone(),
+            Arc::new(Processor::new(cfg.clone())),
+            wake.clone(),
+        )?)
+    } else {
+        None
+    };
+    let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    if api {
+        let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
+        let addr = listener.local_addr()?;
+        // The one line on stdout: scripts and tests read the address (the port may be 0).
+        println!("listening on http://{addr}");
+        tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "intake API listening");
+        let state = AppState {
+            repo: b.repo.clone(),
+            store: b.store.clone(),
+            cfg: Arc::new(cfg),
+            wake,
+            metrics,
+        };
+        axum::serve(listener, intake::router(state))
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .await?;
+    } else {
+        stop.cancelled().await;
+    }
+    if let Some(w) = workers {
+        w.shutdown(grace).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,711 @@
+//! `motcua serve` end to end: the real binary on a temp data dir and a free port, over HTTP.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cer, fixture, pdftotext};
+use reqwest::StatusCode;
+use reqwest::blocking::multipart::{Form, Part};
+use reqwest::blocking::{Client, RequestBuilder};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_motcua");
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/dev")
+        .join(name)
+}
+
+/// A running `motcua serve`; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+fn env_for(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "MOTCUA__SERVER__DATA_DIR".to_string(),
+            dir.to_string_lossy().into_owned(),
+        ),
+        ("MOTCUA__SERVER__LISTEN".into(), "127.0.0.1:0".into()),
+        ("RUST_LOG".into(), "info".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[(&str, &str)]) -> Server {
+        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
+        let log = dir.join(format!("serve-{n}.log"));
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .envs(env_for(dir, extra))
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start motcua serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no address from serve: {line:?}\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .to_string();
+        Server { child, url, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn admin(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .envs(env_for(dir, &[]))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "admin {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// Units A and B with one station each; returns their tokens.
+fn two_units(dir: &Path) -> (String, String) {
+    admin(
+        dir,
+        &["unit", "create", "--code", "XA", "--name", "Xã An Bình"],
+    );
+    admin(
+        dir,
+        &[
+            "unit",
+            "create",
+            "--code",
+            "PB",
+            "--name",
+            "Phường Bến Nghé",
+        ],
+    );
+    let a = admin(
+        dir,
+        &["station", "create", "--unit", "XA", "--name", "quầy 1"],
+    );
+    let b = admin(
+        dir,
+        &["station", "create", "--unit", "PB", "--name", "quầy 1"],
+    );
+    assert!(a.starts_with("mcs_") && b.starts_with("mcs_"));
+    (a, b)
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+fn auth(r: RequestBuilder, token: &str) -> RequestBuilder {
+    r.header("Authorization", format!("Bearer {token}"))
+}
+
+fn json(r: reqwest::blocking::Response) -> (StatusCode, Value) {
+    let s = r.status();
+    let text = r.text().unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{s}: not JSON: {text}"));
+    (s, v)
+}
+
+fn create_dossier(s: &Server, token: Option<&str>, unit: Option<&str>) -> (StatusCode, Value) {
+    let mut body = serde_json::json!({ "procedure": "dang-ky-khai-sinh" });
+    if let Some(u) = unit {
+        body["unit"] = u.into();
+    }
+    let mut r = client()
+        .post(format!("{}/api/v1/dossiers", s.url))
+        .json(&body);
+    if let Some(t) = token {
+        r = auth(r, t);
+    }
+    json(r.send().unwrap())
+}
+
+fn upload(s: &Server, token: &str, code: &str, form: Form) -> (StatusCode, Value) {
+    json(
+        auth(
+            client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
+            token,
+        )
+        .multipart(form)
+        .send()
+        .unwrap(),
+    )
+}
+
+fn get_dossier(s: &Server, token: &str, code: &str) -> (StatusCode, Value) {
+    json(
+        auth(
+            client().get(format!("{}/api/v1/dossiers/{code}", s.url)),
+            token,
+        )
+        .send()
+        .unwrap(),
+    )
+}
+
+/// Polls until every attachment is done or failed.
+fn wait_settled(s: &Server, token: &str, code: &str) -> Value {
+    let t = Instant::now();
+    loop {
+        let (st, d) = get_dossier(s, token, code);
+        assert_eq!(st, StatusCode::OK, "{d}");
+        let settled = d["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "done" || a["status"] == "failed");
+        if settled {
+            return d;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(900),
+            "not settled: {d:#}\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn get_bytes(s: &Server, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
+    let r = auth(client().get(format!("{}{path}", s.url)), token)
+        .send()
+        .unwrap();
+    (r.status(), r.bytes().unwrap().to_vec())
+}
+
+fn sha256(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+const BATCH: [&str; 12] = [
+    "dev-000-text-upside.jpg",
+    "dev-001-birth_declaration-stamp.jpg",
+    "dev-002-marriage_declaration-clean.png",
+    "dev-004-blank-scan.jpg",
+    "dev-007-marriage_declaration-phone.jpg",
+    "dev-008-cccd-scan.jpg",
+    "dev-010-birth_declaration-scan.jpg",
+    "dev-016-cccd-clean.png",
+    "dev-022-cccd-phone.jpg",
+    "dev-031-text-clean.png",
+    "dev-032-text-phone.jpg",
+    "dev-039-text-fax.tif",
+];
+
+#[test]
+fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, _) = two_units(dir.path());
+    let s = Server::start(dir.path(), &[]);
+    let (st, d) = create_dossier(&s, Some(&ta), None);
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    assert_eq!(d["unit"], "XA");
+    assert!(
+        d.get("upload_token").is_none(),
+        "stations get no citizen token"
+    );
+    let code = d["code"].as_str().unwrap().to_string();
+
+    let jpg = std::fs::read(corpus("dev-017-cccd-scan.jpg")).unwrap();
+    let cut = jpg[..jpg.len() / 2].to_vec();
+    let mut form = Form::new();
+    for name in BATCH {
+        form = form.file("file", corpus(name)).unwrap();
+    }
+    form = form.part(
+        "file",
+        Part::bytes(cut.clone()).file_name("../../etc/cut.jpg"),
+    );
+    let (st, receipt) = upload(&s, &ta, &code, form);
+    assert_eq!(st, StatusCode::ACCEPTED, "{receipt}");
+    let items = receipt["attachments"].as_array().unwrap();
+    assert_eq!(items.len(), BATCH.len() + 1, "{receipt}");
+    assert!(items.iter().all(|a| a["duplicate"] == false));
+    assert_eq!(
+        items[12]["filename"], "../../etc/cut.jpg",
+        "kept for display"
+    );
+
+    // The same bytes again: the same attachment, nothing new queued.
+    let again = Form::new().file("file", corpus(BATCH[5])).unwrap();
+    let (st, r) = upload(&s, &ta, &code, again);
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    assert_eq!(r["attachments"][0]["id"], items[5]["id"]);
+    assert_eq!(r["attachments"][0]["duplicate"], true);
+
+    let d = wait_settled(&s, &ta, &code);
+    let atts = d["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), BATCH.len() + 1, "re-upload added nothing");
+    for (a, name) in atts.iter().zip(BATCH) {
+        assert_eq!(a["status"], "done", "{name}: {a:#}");
+        assert_eq!(a["filename"], name);
+        let bytes = std::fs::read(corpus(name)).unwrap();
+        assert_eq!(a["sha256"], sha256(&bytes));
+        assert_eq!(a["job"]["attempts"], 1, "{name}");
+        // The original comes back byte for byte.
+        let (st, orig) = get_bytes(&s, &ta, a["links"]["original"].as_str().unwrap());
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(sha256(&orig), sha256(&bytes), "{name}");
+
+        let pages = a["pages"].as_array().unwrap();
+        assert_eq!(pages.len() as u64, a["page_count"].as_u64().unwrap());
+        let text: Vec<&str> = pages.iter().map(|p| p["text"].as_str().unwrap()).collect();
+        if name.contains("blank") {
+            assert_eq!(pages[0]["blank"], true, "{name}");
+            continue;
+        }
+        assert!(
+            text.iter().all(|t| t.chars().count() > 20),
+            "{name}: {text:?}"
+        );
+        for key in ["orientation", "skew", "dpi", "mean_confidence", "status"] {
+            assert!(pages[0].get(key).is_some(), "{name}: page lacks {key}");
+        }
+        // The searchable PDF's text layer, read by poppler, is the stored text.
+        let (st, pdf) = get_bytes(&s, &ta, a["links"]["pdf"].as_str().unwrap());
+        assert_eq!(st, StatusCode::OK, "{name}");
+        let path = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&path, &pdf).unwrap();
+        let layer = pdftotext(&path, true);
+        let c = cer(&text.join("\n"), &layer);
+        assert!(
+            c < 0.01,
+            "{name}: CER {c:.4} between stored text and PDF layer"
+        );
+    }
+    let turned = &atts[0]["pages"][0];
+    assert_ne!(
+        turned["orientation"], 0,
+        "a turned page is set upright: {turned}"
+    );
+    let card = atts[7]["pages"][0]["text"].as_str().unwrap();
+    assert!(card.contains("CĂN CƯỚC"), "{card}");
+
+    // The corrupt file failed with its code; everything else completed.
+    let bad = &atts[12];
+    assert_eq!(bad["status"], "failed", "{bad:#}");
+    assert_eq!(bad["error"]["code"], "corrupt_file", "{bad:#}");
+    assert_eq!(bad["job"]["state"], "failed");
+    assert_eq!(bad["job"]["attempts"], 1, "bad input is not retried");
+    assert!(bad["links"]["pdf"].is_null());
+    let (st, _) = get_bytes(
+        &s,
+        &ta,
+        &format!("/api/v1/dossiers/{code}/attachments/{}/pdf", bad["id"]),
+    );
+    assert_eq!(st, StatusCode::CONFLICT);
+
+    // The client's file name never reached the store.
+    let names: Vec<String> = walk(&dir.path().join("blobs"));
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("cut") && !n.contains("dev-")),
+        "{names:?}"
+    );
+
+    let m = client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for needle in [
+        "motcua_uploads_total{result=\"accepted\"} 13",
+        "motcua_uploads_total{result=\"duplicate\"} 1",
+        "motcua_queue_jobs{state=\"done\"} 12",
+        "motcua_queue_jobs{state=\"failed\"} 1",
+        "motcua_job_stage_seconds_count{stage=\"ocr\"}",
+        "motcua_job_failures_total{code=\"corrupt_file\",outcome=\"abort\"} 1",
+    ] {
+        assert!(m.contains(needle), "metrics lack {needle}:\n{m}");
+    }
+    let status = s.terminate();
+    assert!(status.success(), "graceful exit: {status}");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn stations_and_citizens_reach_only_their_own_dossiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, tb) = two_units(dir.path());
+    // No workers: this test is about the API only.
+    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
+
+    // Station of unit PB on a dossier of unit XA: 403, for reading and for uploading.
+    let (st, e) = get_dossier(&s, &tb, &code);
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (st, e) = upload(&s, &tb, &code, png());
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (st, e) = create_dossier(&s, Some(&tb), Some("XA"));
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    // Unknown token: 401; no token: 401 on a dossier.
+    let (st, e) = get_dossier(&s, "mcs_0000", &code);
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (st, _) = json(
+        client()
+            .get(format!("{}/api/v1/dossiers/{code}", s.url))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = get_dossier(&s, &ta, "XA-NOSUCHCODE");
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // The portal creates a dossier without a station token and gets a citizen token for it.
+    let (st, p) = create_dossier(&s, None, Some("PB"));
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(p["source"], "portal");
+    let citizen = p["upload_token"].as_str().unwrap().to_string();
+    let pcode = p["code"].as_str().unwrap().to_string();
+    let (st, r) = upload(&s, &citizen, &pcode, png());
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    let (st, _) = get_dossier(&s, &citizen, &pcode);
+    assert_eq!(st, StatusCode::OK);
+    // …and only for it.
+    let (st, e) = upload(&s, &citizen, &code, png());
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (st, _) = create_dossier(&s, Some(&citizen), Some("PB"));
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // The unit's own station sees the portal dossier; the other unit's does not.
+    assert_eq!(get_dossier(&s, &tb, &pcode).0, StatusCode::OK);
+    assert_eq!(get_dossier(&s, &ta, &pcode).0, StatusCode::FORBIDDEN);
+    // A clerk (argon2 password, HTTP Basic) reads the dossiers of their unit only.
+    let o = Command::new(BIN)
+        .args([
+            "admin",
+            "clerk",
+            "create",
+            "--unit",
+            "XA",
+            "--username",
+            "lan.nguyen",
+        ])
+        .envs(env_for(dir.path(), &[]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), b"mat-khau-rat-dai\n")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(o.success());
+    let clerk = |pw: &str, code: &str| {
+        client()
+            .get(format!("{}/api/v1/dossiers/{code}", s.url))
+            .basic_auth("lan.nguyen", Some(pw))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(clerk("mat-khau-rat-dai", &code), StatusCode::OK);
+    assert_eq!(clerk("mat-khau-rat-dai", &pcode), StatusCode::FORBIDDEN);
+    assert_eq!(clerk("wrong-password", &code), StatusCode::UNAUTHORIZED);
+    let (st, e) = create_dossier(&s, None, Some("NOPE"));
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[test]
+fn limits_and_types_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, _) = two_units(dir.path());
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("MOTCUA__QUEUE__WORKERS", "0"),
+            ("MOTCUA__SERVER__MAX_FILES_PER_REQUEST", "3"),
+            ("MOTCUA__SERVER__MAX_REQUEST_BYTES", "400000"),
+            ("MOTCUA__LIMITS__MAX_FILE_BYTES", "150000"),
+        ],
+    );
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    let small = std::fs::read(fixture("cccd-scan.jpg")).unwrap();
+    assert!(small.len() < 150_000);
+    let part = |b: &[u8], n: &str| Part::bytes(b.to_vec()).file_name(n.to_string());
+    let err =
+        |(st, v): (StatusCode, Value)| (st, v["error"]["code"].as_str().unwrap_or("").to_string());
+
+    // Too many files.
+    let mut form = Form::new();
+    for i in 0..4 {
+        let mut b = small.clone();
+        b.push(i);
+        form = form.part("file", part(&b, "a.jpg"));
+    }
+    assert_eq!(
+        err(upload(&s, &ta, &code, form)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_many_files".into())
+    );
+    // One file over the per-file limit.
+    let mut big = small.clone();
+    big.resize(200_000, 0);
+    assert_eq!(
+        err(upload(
+            &s,
+            &ta,
+            &code,
+            Form::new().part("file", part(&big, "big.jpg"))
+        )),
+        (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large".into())
+    );
+    // A declared body over the request limit is refused before it is sent.
+    let head = format!(
+        "POST /api/v1/dossiers/{code}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ta}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000000\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    let mut tcp = std::net::TcpStream::connect(s.url.trim_start_matches("http://")).unwrap();
+    std::io::Write::write_all(&mut tcp, head.as_bytes()).unwrap();
+    let mut resp = String::new();
+    let mut buf = [0u8; 4096];
+    while !resp.contains("}}") {
+        let n = std::io::Read::read(&mut tcp, &mut buf).unwrap();
+        assert!(n > 0, "closed: {resp}");
+        resp.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+    assert!(resp.contains("\"code\":\"request_too_large\""), "{resp}");
+    // Types by content, not name: a text file named .jpg is refused, a JPEG named .txt accepted.
+    let (st, r) = upload(
+        &s,
+        &ta,
+        &code,
+        Form::new()
+            .part("file", part(b"Kinh gui UBND xa", "scan.jpg"))
+            .part("file", part(&small, "note.txt"))
+            .part("file", part(b"", "empty.png")),
+    );
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    assert_eq!(r["attachments"].as_array().unwrap().len(), 1);
+    assert_eq!(r["attachments"][0]["media_type"], "image/jpeg");
+    assert_eq!(r["rejected"][0]["code"], "unsupported_media_type");
+    assert_eq!(r["rejected"][0]["filename"], "scan.jpg");
+    assert_eq!(r["rejected"][1]["code"], "empty_file");
+    // Only unsupported files: 415.
+    assert_eq!(
+        err(upload(
+            &s,
+            &ta,
+            &code,
+            Form::new().part("file", part(b"%PDF-1.7\n", "a.pdf"))
+        )),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type".into()
+        )
+    );
+    // No file at all.
+    assert_eq!(
+        err(upload(&s, &ta, &code, Form::new().text("note", "hello"))),
+        (StatusCode::BAD_REQUEST, "no_files".into())
+    );
+    // Nothing refused became an attachment, and no temp file was left behind. (Blobs stored
+    // before a request failed stay unreferenced until a sweep removes them.)
+    let (_, d) = get_dossier(&s, &ta, &code);
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(walk(&dir.path().join("blobs/tmp")), Vec::<String>::new());
+    let health = client().get(format!("{}/readyz", s.url)).send().unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+/// Waits until the attachment's job is running, i.e. its pages are being read.
+fn wait_processing(s: &Server, token: &str, code: &str) -> Value {
+    let t = Instant::now();
+    loop {
+        let (_, d) = get_dossier(s, token, code);
+        let a = d["attachments"][0].clone();
+        if a["status"] == "processing" {
+            return a;
+        }
+        assert_ne!(
+            a["status"], "done",
+            "finished before it could be interrupted"
+        );
+        assert!(t.elapsed() < Duration::from_secs(300), "{d}\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, _) = two_units(dir.path());
+    let cfg = [
+        ("MOTCUA__QUEUE__WORKERS", "1"),
+        ("MOTCUA__QUEUE__LEASE_SECS", "3"),
+        ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
+    ];
+    let s = Server::start(dir.path(), &cfg);
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    // A two-page TIFF and a photographed form: a few seconds of OCR.
+    let form = Form::new()
+        .file("file", fixture("two-pages-g4.tif"))
+        .unwrap();
+    let (st, r) = upload(&s, &ta, &code, form);
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    let a = wait_processing(&s, &ta, &code);
+    assert_eq!(a["job"]["state"], "running");
+    // kill -9 in the middle of OCR.
+    drop(s);
+
+    let s = Server::start(dir.path(), &cfg);
+    let d = wait_settled(&s, &ta, &code);
+    let a = &d["attachments"][0];
+    assert_eq!(a["status"], "done", "{a:#}");
+    assert_eq!(
+        a["job"]["attempts"], 2,
+        "claimed again after the lease ran out: {a:#}"
+    );
+    assert_eq!(a["page_count"], 2);
+    let idx: Vec<_> = a["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["index"].clone())
+        .collect();
+    assert_eq!(idx, [0, 1], "pages written once");
+    let m = client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(m.contains("motcua_jobs_completed_total 1"), "{m}");
+    assert!(m.contains("motcua_queue_jobs{state=\"done\"} 1"), "{m}");
+    assert!(m.contains("motcua_queue_jobs{state=\"running\"} 0"), "{m}");
+}
+
+#[test]
+fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, _) = two_units(dir.path());
+    let cfg = [
+        ("MOTCUA__QUEUE__WORKERS", "1"),
+        ("MOTCUA__SERVER__SHUTDOWN_GRACE_SECS", "0"),
+    ];
+    let s = Server::start(dir.path(), &cfg);
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    let form = Form::new()
+        .file("file", fixture("two-pages-g4.tif"))
+        .unwrap();
+    assert_eq!(upload(&s, &ta, &code, form).0, StatusCode::ACCEPTED);
+    wait_processing(&s, &ta, &code);
+    let log_path = s.log.clone();
+    let status = s.terminate();
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("released claims at shutdown"), "{log}");
+
+    // With the default 60 s lease, only the release lets the next process start at once. This
+    // time the API runs without workers and a separate `motcua worker` shares its data dir.
+    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let worker_log = dir.path().join("worker.log");
+    let mut worker = Command::new(BIN)
+        .arg("worker")
+        .envs(env_for(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "1")]))
+        .stderr(std::fs::File::create(&worker_log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = wait_settled(&s, &ta, &code);
+    Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(worker.wait().unwrap().success());
+    let log = std::fs::read_to_string(worker_log).unwrap();
+    assert!(log.contains("job done"), "{log}");
+    let a = &d["attachments"][0];
+    assert_eq!(a["status"], "done", "{a:#}");
+    assert_eq!(
+        a["job"]["attempts"], 1,
+        "a released claim is not a failed attempt"
+    );
+}
