@@ -27,7 +27,7 @@ fn main() {
                 motcua::normalize::measure_x_height(&g, (64.0 * dpi.max(100.0) / 300.0) as usize);
             let ms = t.elapsed().as_secs_f64() * 1e3;
             println!(
-                "{:40} {:5}x{:5} dpi {:4.0} x-height {:>6} letters {:>5} {:5.1} ms",
+                "{:40} {:5}x{:5} dpi {:4.0} x-height {:>6} letters {:>5} {:5.1} ms {:?}",
                 f.file_name().unwrap().to_string_lossy(),
                 g.width(),
                 g.height(),
@@ -35,7 +35,8 @@ fn main() {
                 x.map(|x| format!("{:.1}", x.x_height))
                     .unwrap_or("-".into()),
                 x.map(|x| x.letters).unwrap_or(0),
-                ms
+                ms,
+                x.map(|x| (x.votes, x.votes.upright())),
             );
         }
     }

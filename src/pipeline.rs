@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::decode::{self, DecodeError, Format};
 use crate::domain::{PageReport, StageTimings};
-use crate::normalize::normalize;
+use crate::normalize::{Normalized, normalize};
 use crate::ocr::{self, OcrError, OcrResult};
 use crate::render::{self, RenderPage};
 use crate::text;
@@ -187,26 +187,7 @@ impl Processor {
         let t = Instant::now();
         let (mut ocr, mut osd_ms, mut orientation_confidence) = (OcrResult::default(), 0.0, None);
         if !n.blank {
-            ocr = self.recognize(&n)?;
-            if self.cfg.normalize.detect_orientation && looks_misoriented(&ocr, &self.cfg.normalize)
-            {
-                let t_osd = Instant::now();
-                let found = self.detect_orientation(&n);
-                osd_ms = ms_since(t_osd);
-                if let Some(o) = found {
-                    orientation_confidence = Some(o.confidence);
-                    if o.degrees != 0
-                        && o.confidence >= self.cfg.normalize.min_orientation_confidence
-                    {
-                        let upright = n.turned(360 - o.degrees);
-                        let second = self.recognize(&upright)?;
-                        // OSD can be wrong on odd pages: the first reading stays unless the second is better.
-                        if turned_is_better(&ocr, &second) {
-                            (n, ocr) = (upright, second);
-                        }
-                    }
-                }
-            }
+            (n, ocr, osd_ms, orientation_confidence) = self.read_upright(n)?;
         }
         let ocr_ms = ms_since(t) - osd_ms;
 
@@ -246,6 +227,66 @@ impl Processor {
             },
         };
         Ok((report, image))
+    }
+
+    /// Reads the page right way up. Pages whose text lines do not look upright get orientation
+    /// detection before the first reading, so a turned page is read once; any page whose reading
+    /// looks wrong gets it afterwards. A turn is kept only when it reads better.
+    fn read_upright(
+        &self,
+        n: Normalized,
+    ) -> Result<(Normalized, OcrResult, f64, Option<f32>), FileError> {
+        let cfg = &self.cfg.normalize;
+        if !cfg.detect_orientation {
+            let ocr = self.recognize(&n)?;
+            return Ok((n, ocr, 0.0, None));
+        }
+        let mut osd_ms = 0.0;
+        let mut osd = |n: &Normalized| {
+            let t = Instant::now();
+            let found = self.detect_orientation(n);
+            osd_ms += ms_since(t);
+            found
+        };
+        if n.suspect_orientation {
+            let found = osd(&n);
+            let conf = found.map(|o| o.confidence);
+            let turn =
+                found.filter(|o| o.degrees != 0 && o.confidence >= cfg.min_orientation_confidence);
+            if let Some(o) = turn {
+                let upright = n.turned(360 - o.degrees);
+                let ocr = self.recognize(&upright)?;
+                if !looks_misoriented(&ocr, cfg) {
+                    return Ok((upright, ocr, osd_ms, conf));
+                }
+                // OSD can be wrong on odd pages: read the page as delivered too, keep the better.
+                let first = self.recognize(&n)?;
+                return Ok(if turned_is_better(&first, &ocr) {
+                    (upright, ocr, osd_ms, conf)
+                } else {
+                    (n, first, osd_ms, conf)
+                });
+            }
+            // Detection already looked at this page: it is read as it is.
+            let ocr = self.recognize(&n)?;
+            return Ok((n, ocr, osd_ms, conf));
+        }
+        let ocr = self.recognize(&n)?;
+        if !looks_misoriented(&ocr, cfg) {
+            return Ok((n, ocr, osd_ms, None));
+        }
+        let found = osd(&n);
+        let conf = found.map(|o| o.confidence);
+        if let Some(o) =
+            found.filter(|o| o.degrees != 0 && o.confidence >= cfg.min_orientation_confidence)
+        {
+            let upright = n.turned(360 - o.degrees);
+            let second = self.recognize(&upright)?;
+            if turned_is_better(&ocr, &second) {
+                return Ok((upright, second, osd_ms, conf));
+            }
+        }
+        Ok((n, ocr, osd_ms, conf))
     }
 
     fn recognize(&self, n: &crate::normalize::Normalized) -> Result<OcrResult, FileError> {

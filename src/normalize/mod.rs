@@ -17,7 +17,7 @@ use crate::domain::DpiSource;
 mod deskew;
 mod ink;
 mod xheight;
-pub use xheight::{TextHeight, measure_x_height};
+pub use xheight::{LineVotes, TextHeight, measure_x_height};
 mod leaders;
 pub use deskew::{Skew, estimate_skew, level_display, level_gray};
 pub use leaders::remove_dotted_leaders;
@@ -37,6 +37,9 @@ pub struct Normalized {
     pub ocr_dpi: f32,
     /// x-height of the text on `ocr_image`, pixels, when the page had enough text to measure it.
     pub x_height: Option<f32>,
+    /// The page has text whose lines do not clearly run left to right, right way up: worth an
+    /// orientation check before it is read.
+    pub suspect_orientation: bool,
     /// `display` pixels per `ocr_image` pixel, to map word boxes back.
     pub ocr_to_display: f64,
     /// Clockwise degrees the delivered page was turned from upright (it is upright now).
@@ -119,6 +122,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_dpi,
         orientation: (360 - exif_cw) % 360,
         x_height: x_height.map(|x| x.x_height * ratio),
+        suspect_orientation: x_height.is_some_and(|x| !x.votes.upright()),
         skew,
         blank,
         leader_dots,
@@ -156,6 +160,7 @@ impl Normalized {
             ocr_image,
             ocr_dpi: self.ocr_dpi,
             x_height: self.x_height,
+            suspect_orientation: self.suspect_orientation,
             orientation: (self.orientation + 360 - cw % 360) % 360,
             skew: self.skew,
             blank: self.blank,

@@ -6,12 +6,14 @@
 
 use image::GrayImage;
 
-use super::ink::{PaperMap, components};
+use super::ink::{Component, PaperMap, components};
 
 /// Fewest letter-shaped components for a measurement.
 const MIN_LETTERS: usize = 40;
 /// Components shorter than this are specks and diacritics, whatever the resolution.
 const MIN_HEIGHT: u32 = 5;
+/// Fewest tall letters seen beside x-height letters for an orientation verdict.
+const MIN_VOTES: u32 = 20;
 /// Weight of the x-height peak relative to a capital-height peak above it, at least.
 const LOWER_PEAK_SHARE: f32 = 0.3;
 
@@ -22,6 +24,28 @@ pub struct TextHeight {
     pub x_height: f32,
     /// Letter-shaped components the measurement rests on.
     pub letters: usize,
+    /// How tall letters stick out of their lines: the page's orientation at a glance.
+    pub votes: LineVotes,
+}
+
+/// Tall letters (ascenders, capitals, descenders) next to an x-height letter of the same word,
+/// by where they stick out. Upright Vietnamese text has far more ink above its lines (b, d, đ, h,
+/// k, l, t, capitals) than below (g, p, q, y); a page upside down has it the other way round, and
+/// a page turned a quarter has its lines running down the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineVotes {
+    pub above: u32,
+    pub below: u32,
+    /// Tall letters beside x-height letters of vertical lines.
+    pub sideways: u32,
+}
+
+impl LineVotes {
+    /// Text lines clearly run left to right, right way up.
+    pub fn upright(&self) -> bool {
+        let along = self.above + self.below;
+        along >= MIN_VOTES && self.above >= 2 * self.below && along >= 2 * self.sideways
+    }
 }
 
 /// Measures the x-height of the text on a gray page, or `None` when there is too little text.
@@ -36,7 +60,8 @@ pub fn measure_x_height(gray: &GrayImage, tile: usize) -> Option<TextHeight> {
     // Ink area per component height: letters outweigh diacritics, dots and specks.
     let mut hist = vec![0f32; max_h + 2];
     let mut letters = 0;
-    for c in components(gray, &paper) {
+    let comps = components(gray, &paper);
+    for c in &comps {
         let (bw, bh) = (c.x1 - c.x0, c.y1 - c.y0);
         if bh < MIN_HEIGHT || bh as usize > max_h || bw > 4 * bh || bh > 4 * bw.max(1) {
             continue;
@@ -73,10 +98,75 @@ pub fn measure_x_height(gray: &GrayImage, tile: usize) -> Option<TextHeight> {
         sum += i as f32 * v;
         n += v;
     }
+    let x_height = sum / n.max(1.0);
     Some(TextHeight {
-        x_height: sum / n.max(1.0),
+        x_height,
         letters,
+        votes: line_votes(&comps, x_height),
     })
+}
+
+/// A component's box as `[x0, y0, x1, y1]`, transposed for vertical lines.
+fn bounds(c: &Component, transpose: bool) -> [f32; 4] {
+    let b = [c.x0, c.y0, c.x1, c.y1].map(|v| v as f32);
+    if transpose {
+        [b[1], b[0], b[3], b[2]]
+    } else {
+        b
+    }
+}
+
+fn line_votes(comps: &[Component], x: f32) -> LineVotes {
+    let mut v = LineVotes::default();
+    for transpose in [false, true] {
+        let b: Vec<[f32; 4]> = comps.iter().map(|c| bounds(c, transpose)).collect();
+        let is_x = |r: &[f32; 4]| {
+            let (w, h) = (r[2] - r[0], r[3] - r[1]);
+            (0.8 * x..=1.25 * x).contains(&h) && (0.25 * x..=2.0 * x).contains(&w)
+        };
+        // x-height letters hashed by cells two x-heights wide.
+        let cell = 2.0 * x;
+        let mut grid: std::collections::HashMap<(i32, i32), Vec<u32>> = Default::default();
+        for (i, r) in b.iter().enumerate().filter(|(_, r)| is_x(r)) {
+            let key = ((r[0] / cell) as i32, (r[1] / cell) as i32);
+            grid.entry(key).or_default().push(i as u32);
+        }
+        let tol = 0.2 * x;
+        for t in &b {
+            let (w, h) = (t[2] - t[0], t[3] - t[1]);
+            if !(1.3 * x..=1.9 * x).contains(&h) || w > 1.6 * x || w < 0.2 * x {
+                continue;
+            }
+            let (cx, cy) = ((t[0] / cell) as i32, (t[1] / cell) as i32);
+            let mut vote = None;
+            'search: for gx in cx - 1..=cx + 1 {
+                for gy in cy - 1..=cy + 1 {
+                    for &i in grid.get(&(gx, gy)).into_iter().flatten() {
+                        let n = &b[i as usize];
+                        let gap = (n[0] - t[2]).max(t[0] - n[2]);
+                        if gap > 0.6 * x || gap < -0.5 * x {
+                            continue;
+                        }
+                        if (t[3] - n[3]).abs() <= tol && t[1] < n[1] - tol {
+                            vote = Some(true);
+                            break 'search;
+                        }
+                        if (t[1] - n[1]).abs() <= tol && t[3] > n[3] + tol {
+                            vote = Some(false);
+                            break 'search;
+                        }
+                    }
+                }
+            }
+            match (vote, transpose) {
+                (Some(true), false) => v.above += 1,
+                (Some(false), false) => v.below += 1,
+                (Some(_), true) => v.sideways += 1,
+                (None, _) => {}
+            }
+        }
+    }
+    v
 }
 
 #[cfg(test)]
@@ -96,7 +186,7 @@ pub(crate) mod tests {
             let mut cx = 40;
             while cx + 2 * x < 1560 {
                 k += 1;
-                let w = x * (6 + k % 5) / 10;
+                let w = x * (4 + (k * 7) % 12) / 10;
                 let hgt = if k % caps_every == 0 { tall } else { x };
                 let top = y + tall - hgt;
                 for yy in top..y + tall {
@@ -138,6 +228,19 @@ pub(crate) mod tests {
         // Every other letter a capital: the capitals hold more ink than the lowercase letters.
         let t = measure_x_height(&letters(20, 2), 40).expect("text");
         assert!((t.x_height - 20.0).abs() <= 1.0, "{t:?}");
+    }
+
+    #[test]
+    fn lines_show_whether_the_page_is_upright_upside_down_or_sideways() {
+        let page = letters(20, 4);
+        let up = measure_x_height(&page, 40).unwrap().votes;
+        assert!(up.upright() && up.above > 100 && up.below == 0, "{up:?}");
+        let down = measure_x_height(&image::imageops::rotate180(&page), 40).unwrap().votes;
+        assert!(!down.upright() && down.below > 100 && down.above == 0, "{down:?}");
+        for turned in [image::imageops::rotate90(&page), image::imageops::rotate270(&page)] {
+            let side = measure_x_height(&turned, 40).unwrap();
+            assert!(!side.votes.upright() && side.votes.sideways > 100, "{side:?}");
+        }
     }
 
     #[test]
