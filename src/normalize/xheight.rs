@@ -235,11 +235,22 @@ pub(crate) mod tests {
         let page = letters(20, 4);
         let up = measure_x_height(&page, 40).unwrap().votes;
         assert!(up.upright() && up.above > 100 && up.below == 0, "{up:?}");
-        let down = measure_x_height(&image::imageops::rotate180(&page), 40).unwrap().votes;
-        assert!(!down.upright() && down.below > 100 && down.above == 0, "{down:?}");
-        for turned in [image::imageops::rotate90(&page), image::imageops::rotate270(&page)] {
+        let down = measure_x_height(&image::imageops::rotate180(&page), 40)
+            .unwrap()
+            .votes;
+        assert!(
+            !down.upright() && down.below > 100 && down.above == 0,
+            "{down:?}"
+        );
+        for turned in [
+            image::imageops::rotate90(&page),
+            image::imageops::rotate270(&page),
+        ] {
             let side = measure_x_height(&turned, 40).unwrap();
-            assert!(!side.votes.upright() && side.votes.sideways > 100, "{side:?}");
+            assert!(
+                !side.votes.upright() && side.votes.sideways > 100,
+                "{side:?}"
+            );
         }
     }
 
