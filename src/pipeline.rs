@@ -241,46 +241,33 @@ impl Processor {
             let ocr = self.recognize(&n)?;
             return Ok((n, ocr, 0.0, None));
         }
-        let mut osd_ms = 0.0;
-        let mut osd = |n: &Normalized| {
-            let t = Instant::now();
-            let found = self.detect_orientation(n);
-            osd_ms += ms_since(t);
-            found
-        };
         if n.suspect_orientation {
-            let found = osd(&n);
-            let conf = found.map(|o| o.confidence);
-            let turn =
-                found.filter(|o| o.degrees != 0 && o.confidence >= cfg.min_orientation_confidence);
-            if let Some(o) = turn {
-                let upright = n.turned(360 - o.degrees);
-                let ocr = self.recognize(&upright)?;
-                if !looks_misoriented(&ocr, cfg) {
-                    return Ok((upright, ocr, osd_ms, conf));
-                }
-                // OSD can be wrong on odd pages: read the page as delivered too, keep the better.
-                let first = self.recognize(&n)?;
-                return Ok(if turned_is_better(&first, &ocr) {
-                    (upright, ocr, osd_ms, conf)
-                } else {
-                    (n, first, osd_ms, conf)
-                });
+            let (turn, conf, osd_ms) = self.upright_turn(&n);
+            let Some(cw) = turn else {
+                // Detection already looked at this page: it is read as it is.
+                let ocr = self.recognize(&n)?;
+                return Ok((n, ocr, osd_ms, conf));
+            };
+            let upright = n.turned(cw);
+            let ocr = self.recognize(&upright)?;
+            if !looks_misoriented(&ocr, cfg) {
+                return Ok((upright, ocr, osd_ms, conf));
             }
-            // Detection already looked at this page: it is read as it is.
-            let ocr = self.recognize(&n)?;
-            return Ok((n, ocr, osd_ms, conf));
+            // OSD can be wrong on odd pages: read the page as delivered too, keep the better.
+            let first = self.recognize(&n)?;
+            return Ok(if turned_is_better(&first, &ocr) {
+                (upright, ocr, osd_ms, conf)
+            } else {
+                (n, first, osd_ms, conf)
+            });
         }
         let ocr = self.recognize(&n)?;
         if !looks_misoriented(&ocr, cfg) {
-            return Ok((n, ocr, osd_ms, None));
+            return Ok((n, ocr, 0.0, None));
         }
-        let found = osd(&n);
-        let conf = found.map(|o| o.confidence);
-        if let Some(o) =
-            found.filter(|o| o.degrees != 0 && o.confidence >= cfg.min_orientation_confidence)
-        {
-            let upright = n.turned(360 - o.degrees);
+        let (turn, conf, osd_ms) = self.upright_turn(&n);
+        if let Some(cw) = turn {
+            let upright = n.turned(cw);
             let second = self.recognize(&upright)?;
             if turned_is_better(&ocr, &second) {
                 return Ok((upright, second, osd_ms, conf));
@@ -289,14 +276,27 @@ impl Processor {
         Ok((n, ocr, osd_ms, conf))
     }
 
-    fn recognize(&self, n: &crate::normalize::Normalized) -> Result<OcrResult, FileError> {
+    /// Timed orientation detection: the clockwise turn that sets the page upright when detection
+    /// is confident of one, the detection's confidence, and its milliseconds.
+    fn upright_turn(&self, n: &Normalized) -> (Option<u16>, Option<f32>, f64) {
+        let t = Instant::now();
+        let found = self.detect_orientation(n);
+        let turn = found
+            .filter(|o| {
+                o.degrees != 0 && o.confidence >= self.cfg.normalize.min_orientation_confidence
+            })
+            .map(|o| 360 - o.degrees);
+        (turn, found.map(|o| o.confidence), ms_since(t))
+    }
+
+    fn recognize(&self, n: &Normalized) -> Result<OcrResult, FileError> {
         Ok(ocr::with_engine(&self.cfg.ocr, |e| {
             e.recognize(&n.ocr_image, n.ocr_dpi.round() as u32)
         })??)
     }
 
     /// Tesseract OSD on a reduced copy; a failure only costs the detection, never the page.
-    fn detect_orientation(&self, n: &crate::normalize::Normalized) -> Option<ocr::Orientation> {
+    fn detect_orientation(&self, n: &Normalized) -> Option<ocr::Orientation> {
         let (probe, dpi) = n.orientation_probe(self.cfg.normalize.orientation_dpi);
         match ocr::with_engine(&self.cfg.ocr, |e| {
             e.detect_orientation(&probe, dpi.round() as u32)

@@ -361,12 +361,7 @@ fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_f
         "{names:?}"
     );
 
-    let m = client()
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let m = metrics(&s);
     for needle in [
         &format!("motcua_uploads_total{{result=\"accepted\"}} {}", n + 1),
         "motcua_uploads_total{result=\"duplicate\"} 1",
@@ -379,6 +374,15 @@ fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_f
     }
     let status = s.terminate();
     assert!(status.success(), "graceful exit: {status}");
+}
+
+fn metrics(s: &Server) -> String {
+    client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -630,7 +634,7 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
     let s = Server::start(dir.path(), &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
-    // A two-page TIFF and a photographed form: a few seconds of OCR.
+    // A two-page TIFF: a few seconds of OCR.
     let form = Form::new()
         .file("file", fixture("two-pages-g4.tif"))
         .unwrap();
@@ -657,12 +661,7 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
         .map(|p| p["index"].clone())
         .collect();
     assert_eq!(idx, [0, 1], "pages written once");
-    let m = client()
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let m = metrics(&s);
     assert!(m.contains("motcua_jobs_completed_total 1"), "{m}");
     assert!(m.contains("motcua_queue_jobs{state=\"done\"} 1"), "{m}");
     assert!(m.contains("motcua_queue_jobs{state=\"running\"} 0"), "{m}");

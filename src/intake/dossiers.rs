@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::{self, Auth, check_dossier_access};
 use super::error::AppError;
-use crate::domain::{Actor, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code};
+use crate::domain::{
+    Actor, Attachment, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code,
+};
 use crate::repo::{AttachmentView, NewDossier, RepoError};
 use crate::store::BlobKey;
 
@@ -219,18 +221,27 @@ async fn blob_response(st: &AppState, key: &str, content_type: &str) -> Result<R
         .into_response())
 }
 
+/// An attachment of a dossier the caller may see; another dossier's attachment is not found.
+async fn visible_attachment(
+    st: &AppState,
+    actor: &Actor,
+    code: &str,
+    id: i64,
+) -> Result<Attachment, AppError> {
+    let d = visible_dossier(st, actor, code).await?;
+    st.repo
+        .attachment(AttachmentId(id))
+        .await?
+        .filter(|a| a.dossier_id == d.id)
+        .ok_or(AppError::NotFound("attachment"))
+}
+
 pub async fn original(
     State(st): State<AppState>,
     Path((code, id)): Path<(String, i64)>,
     Auth(actor): Auth,
 ) -> Result<Response, AppError> {
-    let d = visible_dossier(&st, &actor, &code).await?;
-    let a = st
-        .repo
-        .attachment(AttachmentId(id))
-        .await?
-        .filter(|a| a.dossier_id == d.id)
-        .ok_or(AppError::NotFound("attachment"))?;
+    let a = visible_attachment(&st, &actor, &code, id).await?;
     blob_response(&st, &a.original_key, &a.media_type).await
 }
 
@@ -239,13 +250,7 @@ pub async fn pdf(
     Path((code, id)): Path<(String, i64)>,
     Auth(actor): Auth,
 ) -> Result<Response, AppError> {
-    let d = visible_dossier(&st, &actor, &code).await?;
-    let a = st
-        .repo
-        .attachment(AttachmentId(id))
-        .await?
-        .filter(|a| a.dossier_id == d.id)
-        .ok_or(AppError::NotFound("attachment"))?;
+    let a = visible_attachment(&st, &actor, &code, id).await?;
     let key = a.pdf_key.ok_or(AppError::NotReady("the searchable PDF"))?;
     blob_response(&st, &key, "application/pdf").await
 }
