@@ -126,6 +126,30 @@ pub struct NormalizeConfig {
     pub min_orientation_confidence: f32,
     /// Resolution orientation detection runs at (lower is faster; glyph shapes survive 150 dpi).
     pub orientation_dpi: f32,
+    /// Cut off a dark scanner-lid border or the desk around a photographed page (the PDF shows
+    /// the page alone) and paint what is left of it in the corners out of the OCR copy.
+    pub find_page: bool,
+    /// Drop red seals and blue signatures from the OCR copy by their colour; coloured marks
+    /// smaller than a few letters (a red title, a form filled in with a blue pen) stay.
+    pub drop_colour_marks: bool,
+    /// Spread between a pixel's brightest and darkest channel (0–255) that counts as coloured.
+    pub colour_chroma: u8,
+    /// Flatten uneven lighting (phone photos) on the OCR copy: each pixel divided by its local
+    /// paper level.
+    pub flatten_light: bool,
+    /// Spread of paper brightness across the page (0–255) from which lighting is flattened.
+    pub uneven_light: u8,
+    /// Paint pictures and empty frames (an ID card's portrait, a photo box) out of the OCR copy.
+    pub remove_pictures: bool,
+    /// Size, in x-heights, from which an ink component may be a picture or frame.
+    pub picture_min_letters: f32,
+    /// Binarize the OCR copy with Sauvola's adaptive threshold instead of leaving Tesseract its
+    /// global one. On the dev corpus the flattened gray copy reads as well, so off by default.
+    pub binarize: bool,
+    /// Sauvola window, in x-heights.
+    pub binarize_window_letters: f32,
+    /// Sauvola's k (higher keeps less ink).
+    pub binarize_k: f32,
 }
 
 impl Default for NormalizeConfig {
@@ -146,6 +170,16 @@ impl Default for NormalizeConfig {
             orientation_check_below_confidence: 75.0,
             min_orientation_confidence: 2.0,
             orientation_dpi: 150.0,
+            find_page: true,
+            drop_colour_marks: true,
+            colour_chroma: 60,
+            flatten_light: true,
+            uneven_light: 30,
+            remove_pictures: true,
+            picture_min_letters: 4.0,
+            binarize: false,
+            binarize_window_letters: 3.0,
+            binarize_k: 0.2,
         }
     }
 }
@@ -431,6 +465,20 @@ impl Config {
         {
             errs.push(
                 "normalize.max_skew_deg must be within 0..=45 and normalize.min_skew_deg within 0..=max_skew_deg"
+                    .to_string(),
+            );
+        }
+        if n.colour_chroma < 20 {
+            errs.push("normalize.colour_chroma must be >= 20 (paper is not coloured)".to_string());
+        }
+        if !(2.0..=50.0).contains(&n.picture_min_letters) {
+            errs.push("normalize.picture_min_letters must be within 2..=50".to_string());
+        }
+        if !(1.0..=20.0).contains(&n.binarize_window_letters)
+            || !(0.0..=1.0).contains(&n.binarize_k)
+        {
+            errs.push(
+                "normalize.binarize_window_letters must be within 1..=20 and normalize.binarize_k within 0..=1"
                     .to_string(),
             );
         }

@@ -103,6 +103,17 @@ pub struct PageReport {
     pub blank: bool,
     /// Dots of dotted leaders removed before OCR.
     pub leader_dots: usize,
+    /// `[x, y, width, height]` of the page in the image as delivered (after EXIF orientation)
+    /// when a scanner-lid border or the desk around a photo was cut off; the PDF shows that part.
+    pub crop: Option<[u32; 4]>,
+    /// Seals and signatures dropped from the OCR copy by their colour.
+    pub colour_marks: usize,
+    /// Pictures and empty frames (an ID card's portrait) painted out of the OCR copy.
+    pub pictures: usize,
+    /// Uneven lighting was flattened before OCR.
+    pub flattened: bool,
+    /// The OCR copy was binarized (Sauvola) before OCR.
+    pub binarized: bool,
     /// Resolution of the copy Tesseract read, scaled so that its text has `ocr_x_height`.
     pub ocr_dpi: f32,
     /// x-height of the text Tesseract read, pixels, measured on the page before OCR; `None` on

@@ -10,9 +10,10 @@ const INK_FRACTION: u32 = 60;
 
 /// Paper level (90th percentile of brightness) per square tile.
 pub(super) struct PaperMap {
-    tile: usize,
-    cols: usize,
-    level: Vec<u8>,
+    pub(super) tile: usize,
+    pub(super) cols: usize,
+    /// Row-major, `cols` per row of tiles.
+    pub(super) level: Vec<u8>,
 }
 
 impl PaperMap {
@@ -34,6 +35,17 @@ impl PaperMap {
             level.extend(hist.iter().map(|h| paper_level(h).unwrap_or(255)));
         }
         Self { tile, cols, level }
+    }
+
+    /// The same paper level everywhere: for masks, whose paper is known.
+    pub(super) fn uniform(gray: &GrayImage, level: u8, tile: usize) -> Self {
+        let cols = (gray.width() as usize).div_ceil(tile);
+        let rows = (gray.height() as usize).div_ceil(tile);
+        Self {
+            tile,
+            cols,
+            level: vec![level; cols * rows],
+        }
     }
 
     pub(super) fn at(&self, x: usize, y: usize) -> u8 {

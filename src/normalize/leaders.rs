@@ -30,9 +30,26 @@ pub fn remove_dotted_leaders(gray: &mut GrayImage, dpi: f32) -> usize {
     if w == 0 || h == 0 {
         return 0;
     }
-    let s = (dpi / 300.0).clamp(0.1, 10.0);
-    let paper = PaperMap::new(gray, ((TILE_300 * s).round() as usize).max(16));
+    let paper = paper_map(gray, dpi);
     let comps = components(gray, &paper);
+    paint_leaders(gray, &paper, &comps, dpi)
+}
+
+/// The paper level of a page at `dpi`, on tiles sized for leaders and letters.
+pub(super) fn paper_map(gray: &GrayImage, dpi: f32) -> PaperMap {
+    let s = (dpi / 300.0).clamp(0.1, 10.0);
+    PaperMap::new(gray, ((TILE_300 * s).round() as usize).max(16))
+}
+
+/// [`remove_dotted_leaders`] on components already found.
+pub(super) fn paint_leaders(
+    gray: &mut GrayImage,
+    paper: &PaperMap,
+    comps: &[Component],
+    dpi: f32,
+) -> usize {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let s = (dpi / 300.0).clamp(0.1, 10.0);
     let (min_d, max_d) = ((DOT_MIN_300 * s).round().max(2.0) as u32, DOT_MAX_300 * s);
     let dots: Vec<Dot> = comps
         .iter()

@@ -14,9 +14,16 @@ use crate::config::NormalizeConfig;
 use crate::decode::{DecodedPage, Passthrough};
 use crate::domain::DpiSource;
 
+mod border;
 mod deskew;
+mod dropout;
 mod ink;
+mod light;
+mod pictures;
 mod xheight;
+pub use border::{PageArea, find_page};
+pub use dropout::drop_colour_marks;
+pub use light::{flatten_lighting, sauvola};
 pub use xheight::{LineVotes, TextHeight, measure_x_height};
 mod leaders;
 pub use deskew::{Skew, estimate_skew, level_display, level_gray};
@@ -50,7 +57,38 @@ pub struct Normalized {
     pub blank: bool,
     /// Dots of dotted leaders painted out of `ocr_image`.
     pub leader_dots: usize,
+    /// The page's box in the image as delivered (after EXIF orientation), when a scanner-lid
+    /// border or the desk around a photo was cut off.
+    pub crop: Option<Rect>,
+    /// Seals and signatures dropped from the OCR copy by their colour (`display` pixels).
+    pub colour_marks: Vec<Rect>,
+    /// Pictures and empty frames painted out of the OCR copy (`ocr_image` pixels).
+    pub pictures: Vec<Rect>,
+    /// Uneven lighting was flattened on the OCR copy.
+    pub flattened: bool,
+    /// The OCR copy was binarized (Sauvola).
+    pub binarized: bool,
     pub normalize_ms: f64,
+}
+
+/// A box in pixels: `x..x + w` by `y..y + h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn from_corners(x0: u32, y0: u32, x1: u32, y1: u32) -> Rect {
+        Rect {
+            x: x0,
+            y: y0,
+            w: x1.saturating_sub(x0),
+            h: y1.saturating_sub(y0),
+        }
+    }
 }
 
 pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
@@ -79,11 +117,35 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         Some(d) => (d, DpiSource::File),
         None => (estimate_dpi(w, h, cfg), DpiSource::Estimated),
     };
-    let gray = match &image {
-        DynamicImage::ImageLuma8(g) => g.clone(),
-        other => other.to_luma8(),
-    };
+    let mut gray = to_gray(&image);
+    let mut crop = None;
+    if cfg.find_page {
+        if let Some(page) = find_page(&gray) {
+            let c = page.crop;
+            if (c.w, c.h) != (w, h) {
+                image = image.crop_imm(c.x, c.y, c.w, c.h);
+                gray = image::imageops::crop_imm(&gray, c.x, c.y, c.w, c.h).to_image();
+                passthrough = None;
+                crop = Some(c);
+            }
+            page.paint(&mut gray, 1.0);
+        }
+    }
+    let (w, h) = (image.width(), image.height());
     let x_height = measure_x_height(&gray, (w.min(h) as usize / 40).max(16));
+    // Letter size for the steps that tell marks from text, measured or guessed from the DPI.
+    let letter = x_height.map_or(dpi * 20.0 / 300.0, |x| x.x_height);
+    let colour_marks = if cfg.drop_colour_marks {
+        drop_colour_marks(&image, &mut gray, cfg.colour_chroma, letter, 8.0, 3.0)
+    } else {
+        Vec::new()
+    };
+    let flattened = cfg.flatten_light
+        && flatten_lighting(
+            &mut gray,
+            ((letter * 4.0) as usize).max(32),
+            cfg.uneven_light,
+        );
     let ratio = ocr_scale(x_height, dpi, cfg);
     let (mut ocr_image, ocr_dpi) = if ratio == 1.0 {
         (gray, dpi)
@@ -106,11 +168,16 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
             }
         }
     }
-    let leader_dots = if cfg.remove_leaders && !blank {
-        remove_dotted_leaders(&mut ocr_image, ocr_dpi)
+    let (leader_dots, pictures) = if blank {
+        (0, Vec::new())
     } else {
-        0
+        clean_marks(&mut ocr_image, ocr_dpi, letter * ratio, cfg)
     };
+    let binarized = cfg.binarize && !blank;
+    if binarized {
+        let window = ((letter * ratio * cfg.binarize_window_letters) as u32) | 1;
+        ocr_image = sauvola(&ocr_image, window.max(15), cfg.binarize_k);
+    }
     Normalized {
         ocr_to_display: f64::from(w) / f64::from(ocr_image.width()),
         display: image,
@@ -126,8 +193,39 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         skew,
         blank,
         leader_dots,
+        crop,
+        colour_marks,
+        pictures,
+        flattened,
+        binarized,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
     }
+}
+
+/// Paints dotted leaders and pictures (as configured) out of an OCR copy at `dpi` whose x-height
+/// is `letter`; one pass over the ink serves both. Returns the dots and the pictures' boxes.
+pub fn clean_marks(
+    ocr: &mut GrayImage,
+    dpi: f32,
+    letter: f32,
+    cfg: &NormalizeConfig,
+) -> (usize, Vec<Rect>) {
+    if !cfg.remove_leaders && !cfg.remove_pictures {
+        return (0, Vec::new());
+    }
+    let paper = leaders::paper_map(ocr, dpi);
+    let comps = ink::components(ocr, &paper);
+    let dots = if cfg.remove_leaders {
+        leaders::paint_leaders(ocr, &paper, &comps, dpi)
+    } else {
+        0
+    };
+    let pictures = if cfg.remove_pictures {
+        pictures::remove_pictures(ocr, &paper, &comps, letter, cfg.picture_min_letters)
+    } else {
+        Vec::new()
+    };
+    (dots, pictures)
 }
 
 impl Normalized {
@@ -165,6 +263,11 @@ impl Normalized {
             skew: self.skew,
             blank: self.blank,
             leader_dots: self.leader_dots,
+            crop: self.crop,
+            colour_marks: self.colour_marks.clone(),
+            pictures: self.pictures.clone(),
+            flattened: self.flattened,
+            binarized: self.binarized,
             normalize_ms: self.normalize_ms,
         }
     }
@@ -180,6 +283,30 @@ impl Normalized {
             return (self.ocr_image.clone(), self.ocr_dpi);
         }
         (resize(&self.ocr_image, w, h), self.ocr_dpi * f)
+    }
+}
+
+/// Luma of a page. RGB goes through integer Rec. 709 weights on whole rows, several times faster
+/// than `image`'s per-pixel conversion (which is the same formula in floating point).
+pub fn to_gray(image: &DynamicImage) -> GrayImage {
+    match image {
+        DynamicImage::ImageLuma8(g) => g.clone(),
+        DynamicImage::ImageRgb8(rgb) => {
+            let (w, h) = rgb.dimensions();
+            let luma = rgb
+                .as_raw()
+                .chunks_exact(3)
+                .map(|p| {
+                    ((u32::from(p[0]) * 13933
+                        + u32::from(p[1]) * 46871
+                        + u32::from(p[2]) * 4732
+                        + 32768)
+                        >> 16) as u8
+                })
+                .collect();
+            GrayImage::from_raw(w, h, luma).expect("one byte per pixel")
+        }
+        other => other.to_luma8(),
     }
 }
 
@@ -260,6 +387,14 @@ pub fn resize_with(src: &GrayImage, width: u32, height: u32, filter: FilterType)
 mod tests {
     use super::*;
 
+    /// The gradient test pages are dark at their left edge: no page finding on them.
+    fn plain() -> NormalizeConfig {
+        NormalizeConfig {
+            find_page: false,
+            ..NormalizeConfig::default()
+        }
+    }
+
     fn page(w: u32, h: u32, dpi: Option<f32>, orientation: Orientation) -> DecodedPage {
         DecodedPage {
             image: DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, _| {
@@ -281,7 +416,7 @@ mod tests {
             colors: 1,
             bits: 8,
         });
-        let n = normalize(p.clone(), &NormalizeConfig::default());
+        let n = normalize(p.clone(), &plain());
         assert!(n.passthrough.is_some());
         // Found turned 90° clockwise: turn it 270° more.
         let t = n.turned(270);
@@ -303,7 +438,7 @@ mod tests {
     fn low_resolution_is_scaled_up_for_ocr_only() {
         let n = normalize(
             page(200, 100, Some(150.0), Orientation::NoTransforms),
-            &NormalizeConfig::default(),
+            &plain(),
         );
         assert_eq!(
             (n.display.width(), n.ocr_image.width(), n.ocr_image.height()),
@@ -317,7 +452,7 @@ mod tests {
     fn near_target_resolution_is_left_alone() {
         let n = normalize(
             page(200, 100, Some(280.0), Orientation::NoTransforms),
-            &NormalizeConfig::default(),
+            &plain(),
         );
         assert_eq!(n.ocr_image.width(), 200);
         assert_eq!(n.dpi_source, DpiSource::File);
@@ -331,7 +466,7 @@ mod tests {
             colors: 1,
             bits: 8,
         });
-        let n = normalize(p, &NormalizeConfig::default());
+        let n = normalize(p, &plain());
         // EXIF said "turn 90° clockwise to view": as delivered it was 270° from upright.
         assert_eq!(
             (n.display.width(), n.display.height(), n.orientation),
@@ -380,13 +515,13 @@ mod tests {
         let mut p = page(10, 10, Some(300.0), Orientation::NoTransforms);
         p.image = DynamicImage::ImageLuma8(level.clone());
         p.passthrough = Some(png.clone());
-        let n = normalize(p.clone(), &NormalizeConfig::default());
+        let n = normalize(p.clone(), &plain());
         assert_eq!(n.skew, 0.0);
         assert!(n.passthrough.is_some());
         assert_eq!(n.display.as_luma8(), Some(&level));
 
         p.image = DynamicImage::ImageLuma8(deskew::rotate(&level, -3.0, [235, 0, 0, 0]));
-        let n = normalize(p.clone(), &NormalizeConfig::default());
+        let n = normalize(p.clone(), &plain());
         assert!((n.skew - 3.0).abs() < 0.2, "{}", n.skew);
         assert!(n.passthrough.is_none());
         assert_eq!((n.display.width(), n.display.height()), (2480, 3508));
@@ -425,11 +560,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_dpi_is_estimated_from_a4() {
-        let n = normalize(
-            page(2480, 3508, None, Orientation::NoTransforms),
-            &NormalizeConfig::default(),
+    fn fast_gray_matches_image_luma() {
+        let rgb = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x * y) % 256) as u8])
+        });
+        let img = DynamicImage::ImageRgb8(rgb);
+        let (a, b) = (to_gray(&img), img.to_luma8());
+        assert!(
+            a.pixels()
+                .zip(b.pixels())
+                .all(|(p, q)| p.0[0].abs_diff(q.0[0]) <= 1)
         );
+    }
+
+    #[test]
+    fn unknown_dpi_is_estimated_from_a4() {
+        let n = normalize(page(2480, 3508, None, Orientation::NoTransforms), &plain());
         assert_eq!(n.dpi_source, DpiSource::Estimated);
         assert!((n.dpi - 300.0).abs() < 1.0, "{}", n.dpi);
     }
