@@ -3,6 +3,7 @@
 //! The program sets `OMP_THREAD_LIMIT=1` at start-up: parallelism comes from pages, not from OpenMP.
 
 mod api;
+mod order;
 
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -130,8 +131,11 @@ impl Engine {
         {
             return Err(OcrError::Image);
         }
-        let result = self.api.recognize().ok_or(OcrError::Recognize);
+        let mut result = self.api.recognize().ok_or(OcrError::Recognize);
         self.api.clear();
+        if let Ok(r) = &mut result {
+            order::captions_after_columns(r);
+        }
         result
     }
 
