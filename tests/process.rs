@@ -368,3 +368,62 @@ fn inputs_with_the_same_name_do_not_overwrite_each_other() {
         "the PNG page passes through losslessly ({pdf_bytes} bytes)"
     );
 }
+
+/// Runs `process` on one fixture with extra `[normalize]` settings; returns its text and JSON.
+fn process_one(name: &str, normalize: &str) -> (String, Value) {
+    let out = tempfile::tempdir().unwrap();
+    let cfg = out.path().join("motcua.toml");
+    std::fs::write(&cfg, format!("[normalize]\n{normalize}\n")).unwrap();
+    let input = fixture(name);
+    let o = motcua(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "process",
+        "--out",
+        out.path().join("out").to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stem = name.rsplit_once('.').unwrap().0;
+    let dir = out.path().join("out");
+    let text = std::fs::read_to_string(dir.join(format!("{stem}.txt"))).unwrap();
+    (text, json(&dir, stem))
+}
+
+#[test]
+fn the_line_under_a_red_seal_reads_right_once_the_seal_is_dropped() {
+    // The seal covers the end of the wife's address on this stamped marriage declaration.
+    let line = "Nơi cư trú: Thôn 6, xã Tản Lĩnh, huyện Ba Vì, thành phố Hà Nội";
+    let (text, doc) = process_one("form-stamp.jpg", "");
+    assert!(text.contains(line), "{text}");
+    // The ring and the star inside it, or the ring in pieces where text crosses it.
+    assert!(pages(&doc)[0]["colour_marks"].as_u64().unwrap() >= 1);
+    let (text, doc) = process_one("form-stamp.jpg", "drop_colour_marks = false");
+    assert!(
+        !text.contains(line),
+        "the seal no longer spoils the line: {text}"
+    );
+    assert_eq!(pages(&doc)[0]["colour_marks"], 0);
+}
+
+#[test]
+fn a_card_photographed_on_a_desk_is_cut_out_and_read_in_order() {
+    let (text, doc) = process_one("cccd-phone.jpg", "");
+    let page = &pages(&doc)[0];
+    // The desk is cut off all round: the PDF page is the card.
+    let crop: Vec<u64> = page["crop"]
+        .as_array()
+        .expect("crop")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(crop[0] > 40 && crop[1] > 40, "{crop:?}");
+    assert!(crop[2] < 1528 - 80 && crop[3] < 1037 - 80, "{crop:?}");
+    assert_eq!(page["width"].as_u64().unwrap(), crop[2]);
+    // The place of origin, lost in the desk's shadow before, is read; the expiry date under the
+    // portrait comes after the card's text column, as on the card.
+    let origin = text.find("phường Hòa Cường Bắc").expect(&text);
+    let expiry = text.find("Có giá trị đến: 17/04/1995").expect(&text);
+    let name = text.find("Họ và tên").expect(&text);
+    assert!(name < origin && origin < expiry, "{text}");
+}
