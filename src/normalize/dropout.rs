@@ -2,9 +2,9 @@
 //! beneath them reads. Coloured marks much larger than letters are seals or signatures; coloured
 //! letters (the red title of an ID card, a form filled in with a blue pen) are left alone.
 //!
-//! Inside a seal's or signature's box the OCR copy takes each pixel's brightest channel instead
-//! of its luma: coloured ink is bright in its own channel and vanishes into the paper, while
-//! black text, dark in every channel, stays where it is, also where the seal covers it.
+//! Inside a seal's or signature's box coloured pixels become paper, and the rest take their
+//! brightest channel instead of their luma: black text, dark in every channel, stays where it is,
+//! also where the seal covers it, while the seal's blurred rim fades into the paper.
 
 use image::{DynamicImage, GrayImage, RgbImage};
 
@@ -76,13 +76,33 @@ pub fn drop_colour_marks(
             )
         })
         .collect();
+    let row = |y: u32, r: &Rect| {
+        let start = ((y * w + r.x) * 3) as usize;
+        &rgb.as_raw()[start..start + (r.w * 3) as usize]
+    };
+    // Faintly coloured pixels (a seal's blurred rim) go too.
+    let faint = chroma / 2;
     for r in &marks {
+        // Paper of the box: the 90th percentile of the brightest channel.
+        let mut hist = [0u32; 256];
         for y in r.y..r.y + r.h {
-            let src =
-                &rgb.as_raw()[((y * w + r.x) * 3) as usize..((y * w + r.x + r.w) * 3) as usize];
+            for p in row(y, r).chunks_exact(3) {
+                hist[p[0].max(p[1]).max(p[2]) as usize] += 1;
+            }
+        }
+        let paper = super::paper_level(&hist).unwrap_or(255);
+        let bright = (u32::from(paper) * 6 / 10) as u8;
+        for y in r.y..r.y + r.h {
             let dst = &mut gray.as_mut()[(y * w + r.x) as usize..(y * w + r.x + r.w) as usize];
-            for (g, p) in dst.iter_mut().zip(src.chunks_exact(3)) {
-                *g = p[0].max(p[1]).max(p[2]);
+            for (g, p) in dst.iter_mut().zip(row(y, r).chunks_exact(3)) {
+                let (hi, lo) = (p[0].max(p[1]).max(p[2]), p[0].min(p[1]).min(p[2]));
+                // Coloured and bright in its own channel: ink of the mark. Coloured but dark
+                // is where black text blends with it: kept as dark as it is.
+                *g = if hi - lo >= faint && hi >= bright {
+                    paper
+                } else {
+                    hi
+                };
             }
         }
     }
@@ -112,6 +132,16 @@ pub(crate) mod tests {
                 }
             }
         }
+        // A blue signature: a long scrawl crossing the text line's end.
+        for x in 520..790 {
+            let y = 300.0 + 60.0 * ((x as f32) / 40.0).sin();
+            for dy in 0..4 {
+                let p = img.get_pixel(x, y as u32 + dy).0;
+                if p[0] > 100 {
+                    img.put_pixel(x, y as u32 + dy, Rgb([40, 60, 170]));
+                }
+            }
+        }
         // Red title letters, 20 px tall, away from the seal.
         for y in 40..60 {
             for x in (100..260).filter(|x| x % 14 < 8) {
@@ -122,18 +152,29 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn seal_is_dropped_text_under_it_and_red_letters_stay() {
+    fn seal_and_signature_are_dropped_text_under_them_and_red_letters_stay() {
         let img = DynamicImage::ImageRgb8(sealed_page());
         let mut gray = img.to_luma8();
         let marks = drop_colour_marks(&img, &mut gray, 60, 10.0, 8.0, 3.0);
-        assert_eq!(marks.len(), 1, "{marks:?}");
-        let m = marks[0];
+        // The seal, and the signature (in pieces where it crosses the text).
+        assert!(marks.len() >= 2, "{marks:?}");
+        let m = *marks.iter().find(|m| m.x < 400).unwrap();
         assert!(m.x <= 280 && m.x + m.w >= 520 && m.y <= 180 && m.y + m.h >= 420);
         // The ring is paper now, the black text it crossed is not.
         assert!(gray.get_pixel(400, 185).0[0] > 200);
         assert!(gray.get_pixel(283, 300).0[0] > 200);
         assert!(gray.get_pixel(288, 300).0[0] < 60);
         assert!(gray.get_pixel(400, 300).0[0] < 60);
+        // The signature is gone, the text it crossed is not.
+        let sig = (520..700)
+            .find(|&x| {
+                let y = (300.0 + 60.0 * (x as f32 / 40.0).sin()) as u32;
+                (290..306).contains(&y) && x % 12 >= 7
+            })
+            .unwrap();
+        let y = (300.0 + 60.0 * (sig as f32 / 40.0).sin()) as u32 + 1;
+        assert!(gray.get_pixel(sig, y).0[0] > 200, "{sig},{y}");
+        assert!(gray.get_pixel(600, 300).0[0] < 60);
         // The red title is still dark enough to read.
         assert!(gray.get_pixel(100, 50).0[0] < 120);
     }
