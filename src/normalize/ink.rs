@@ -64,6 +64,15 @@ pub(super) struct Component {
 
 /// Connected ink components, found on horizontal runs of ink joined with union-find.
 pub(super) fn components(gray: &GrayImage, paper: &PaperMap) -> Vec<Component> {
+    components_darker(gray, paper, INK_FRACTION)
+}
+
+/// Connected components of pixels darker than `percent` of the local paper level.
+pub(super) fn components_darker(
+    gray: &GrayImage,
+    paper: &PaperMap,
+    percent: u32,
+) -> Vec<Component> {
     let w = gray.width() as usize;
     // Ink threshold per tile column of the current tile row.
     let mut thresh = vec![0u8; paper.cols];
@@ -74,7 +83,7 @@ pub(super) fn components(gray: &GrayImage, paper: &PaperMap) -> Vec<Component> {
         if y % paper.tile == 0 {
             let base = (y / paper.tile) * paper.cols;
             for (t, &p) in thresh.iter_mut().zip(&paper.level[base..base + paper.cols]) {
-                *t = (u32::from(p) * INK_FRACTION / 100) as u8;
+                *t = (u32::from(p) * percent / 100) as u8;
             }
         }
         let row_start = runs.len();

@@ -221,7 +221,10 @@ pub fn clean_marks(
         0
     };
     let pictures = if cfg.remove_pictures {
-        pictures::remove_pictures(ocr, &paper, &comps, letter, cfg.picture_min_letters)
+        // Frames are often drawn in light gray, too light to be ink: looked for with a lighter
+        // threshold than text.
+        let light = ink::components_darker(ocr, &paper, pictures::FRAME_INK_PERCENT);
+        pictures::remove_pictures(ocr, &paper, &light, letter, cfg.picture_min_letters)
     } else {
         Vec::new()
     };

@@ -13,6 +13,11 @@ use super::ink::{Component, PaperMap};
 
 /// A component this dense (ink over its box) is a picture.
 const PICTURE_FILL: f32 = 0.35;
+/// Pictures and frames are found among pixels darker than this percentage of the paper level.
+pub(super) const FRAME_INK_PERCENT: u32 = 80;
+/// A picture covers at most this fraction of the page: anything larger is the page itself (a
+/// textured or dim background joined up at the lighter threshold).
+const MAX_PAGE_FRACTION: f32 = 0.25;
 
 /// Paints pictures and empty frames paper-white; `letter` is the x-height in pixels, and a
 /// component at least `min_letters` letters tall and wide is considered. Returns their boxes.
@@ -25,9 +30,11 @@ pub fn remove_pictures(
 ) -> Vec<Rect> {
     let min = (letter * min_letters).max(8.0) as u32;
     let small = (letter / 2.0).max(2.0) as u32;
+    let max_area = (gray.width() as f32 * gray.height() as f32 * MAX_PAGE_FRACTION) as u64;
     let big: Vec<&Component> = comps
         .iter()
         .filter(|c| c.x1 - c.x0 >= min && c.y1 - c.y0 >= min)
+        .filter(|c| u64::from(c.x1 - c.x0) * u64::from(c.y1 - c.y0) <= max_area)
         .collect();
     let mut removed = Vec::new();
     for c in big {
