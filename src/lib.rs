@@ -7,6 +7,7 @@
 pub mod config;
 pub mod decode;
 pub mod domain;
+pub mod extract;
 pub mod intake;
 pub mod normalize;
 pub mod ocr;
