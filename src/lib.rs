@@ -12,6 +12,7 @@ pub mod intake;
 pub mod normalize;
 pub mod ocr;
 pub mod pipeline;
+pub mod procedure;
 pub mod queue;
 pub mod render;
 pub mod repo;

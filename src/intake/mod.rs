@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
@@ -51,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/dossiers", post(dossiers::create))
         .route("/api/v1/dossiers/{code}", get(dossiers::show))
+        .route(
+            "/api/v1/dossiers/{code}/fields/{id}",
+            put(dossiers::correct_field),
+        )
         .route(
             "/api/v1/dossiers/{code}/attachments",
             post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
