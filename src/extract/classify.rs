@@ -33,3 +33,46 @@ pub fn classify<'m>(models: &'m [Model], page: &PageText) -> Option<(&'m Model, 
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::anchor::tests::page;
+    use crate::extract::model::load_models;
+
+    fn models() -> Vec<Model> {
+        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
+    }
+
+    #[test]
+    fn forms_are_told_apart_and_letters_are_none() {
+        let ms = models();
+        let card = page(&[
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "CĂN CUỚC CÔNG DÂN",
+            "Số / No.: 072172124924",
+            "Họ và tên / Full name:",
+            "Ngày sinh / Date of birth: 16/11/1972",
+        ]);
+        assert_eq!(classify(&ms, &card).unwrap().0.id, "cccd");
+        let marriage = page(&[
+            "TỜ KHAI ĐĂNG KÝ KẾT HÔN",
+            "Bên nữ - Họ, chữ đệm, tên: AN",
+            "Kết hôn lần thứ mấy: Lần thứ nhất",
+        ]);
+        assert_eq!(classify(&ms, &marriage).unwrap().0.id, "to_khai_ket_hon");
+        let birth = page(&[
+            "TỜ KHAI ĐĂNG KÝ KHAI SINH",
+            "Họ, chữ đệm, tên người yêu cầu: AN",
+            "Quan hệ với người được khai sinh: Mẹ",
+        ]);
+        let (m, dt) = classify(&ms, &birth).unwrap();
+        assert_eq!(m.id, "to_khai_khai_sinh");
+        assert!(dt.confidence >= 0.5 && dt.confidence <= 1.0);
+        let letter = page(&[
+            "Hà Nội triển khai 120 dịch vụ công trực tuyến",
+            "trong đó có 2 dịch vụ về đăng ký kết hôn và khai sinh",
+        ]);
+        assert!(classify(&ms, &letter).is_none());
+    }
+}

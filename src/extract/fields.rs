@@ -258,3 +258,110 @@ fn missing(spec: &FieldSpec, page: usize) -> ExtractedField {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::anchor::tests::page;
+    use crate::extract::model::load_models;
+
+    fn cccd() -> Model {
+        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+            .unwrap()
+            .into_iter()
+            .find(|m| m.id == "cccd")
+            .unwrap()
+    }
+
+    fn card(pid: &str, sex: &str) -> PageText {
+        page(&[
+            "CĂN CƯỚC CÔNG DÂN",
+            &format!("Số / No.: {pid}"),
+            "Họ và tên / Full name:",
+            "ĐINH MINH OANH",
+            "Ngày sinh / Date of birth: 16/11/1972",
+            &format!("Giới tính / Sex: {sex}"),
+            "Quốc tịch / Nationality: Việt Nam",
+            "Quê quán / Place of origin:",
+            "phường Hòa Cường Bắc, quận Hải Châu",
+            "Có giá trị đến: 16/11/2012",
+        ])
+    }
+
+    fn field<'a>(fs: &'a [ExtractedField], name: &str) -> &'a ExtractedField {
+        fs.iter().find(|f| f.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_consistent_card_is_proven_and_a_repair_is_recorded() {
+        let fs = extract(&cccd(), &card("O72172124924", "Nữ"), 0);
+        let pid = field(&fs, "pid");
+        assert_eq!(pid.value.as_deref(), Some("072172124924"));
+        assert_eq!(pid.validation.status, ValidationStatus::Valid);
+        assert_eq!(pid.validation.repair.as_deref(), Some("O→0"));
+        assert_eq!(field(&fs, "name").value.as_deref(), Some("ĐINH MINH OANH"));
+        assert_eq!(
+            field(&fs, "name").validation.status,
+            ValidationStatus::Unchecked
+        );
+        assert_eq!(field(&fs, "dob").value.as_deref(), Some("1972-11-16"));
+        assert_eq!(field(&fs, "dob").validation.status, ValidationStatus::Valid);
+        assert_eq!(
+            field(&fs, "origin").value.as_deref(),
+            Some("phường Hòa Cường Bắc, quận Hải Châu")
+        );
+    }
+
+    #[test]
+    fn an_id_that_contradicts_the_card_is_invalid() {
+        // Century/sex digit 0 says male, the card says Nữ.
+        let fs = extract(&cccd(), &card("072072124924", "Nữ"), 0);
+        let pid = field(&fs, "pid");
+        assert_eq!(pid.validation.status, ValidationStatus::Invalid);
+        assert!(
+            pid.validation.notes.iter().any(|n| n.contains("sex")),
+            "{pid:?}"
+        );
+        // Born 1972 per the ID but 1973 stated: both sides are refused.
+        let mut p = card("072172124924", "Nữ");
+        for w in &mut p.words {
+            if w.text == "16/11/1972" {
+                w.text = "16/11/1973".into();
+            }
+        }
+        let fs = extract(&cccd(), &p, 0);
+        assert_eq!(
+            field(&fs, "pid").validation.status,
+            ValidationStatus::Invalid
+        );
+        assert_eq!(
+            field(&fs, "dob").validation.status,
+            ValidationStatus::Invalid
+        );
+    }
+
+    #[test]
+    fn low_confidence_is_never_valid_and_missing_required_fields_are_reported() {
+        let mut p = card("072172124924", "Nữ");
+        for w in &mut p.words {
+            w.confidence = 40.0;
+        }
+        let fs = extract(&cccd(), &p, 3);
+        assert!(
+            fs.iter()
+                .all(|f| f.validation.status != ValidationStatus::Valid)
+        );
+        assert!(fs.iter().all(|f| f.page == 3));
+        let empty = page(&["CĂN CƯỚC CÔNG DÂN"]);
+        let fs = extract(&cccd(), &empty, 0);
+        let pid = field(&fs, "pid");
+        assert_eq!(
+            (pid.value.as_ref(), pid.validation.status),
+            (None, ValidationStatus::Invalid)
+        );
+        assert!(
+            fs.iter().all(|f| f.name != "expiry"),
+            "optional fields are left out"
+        );
+    }
+}
