@@ -127,6 +127,18 @@ pub const ETHNIC_GROUPS: &[&[&str]] = &[
     &["Ơ Đu"],
 ];
 
+/// Family names (họ) in common use; a first syllable that equals one of them without diacritics
+/// gets that one's marks back (OCR confuses marks on capitals: ĐỊNH for ĐINH).
+pub const SURNAMES: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+    "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Đoàn", "Trịnh", "Lâm", "Mai", "Trương", "Đào", "Cao",
+    "Lưu", "Tạ", "Hà", "Tô", "Chu", "Châu", "Quách", "Lương", "Tăng", "Thái", "Kiều", "Tôn", "Lại",
+    "Mạc", "Khổng", "Vương", "Triệu", "Đàm", "Kim", "La", "Nghiêm", "Phùng", "Thân", "Từ", "Lục",
+    "Âu", "Diệp", "Giang", "Hứa", "Khúc", "Mã", "Ninh", "Tống", "Vi", "Ông", "Bạch", "Bế", "Cù",
+    "Doãn", "Hàn", "Lò", "Nông", "Phí", "Sầm", "Thạch", "Trình", "Viên", "Lã", "Lữ", "Hầu", "Tiêu",
+    "Ứng",
+];
+
 pub const SEXES: &[&[&str]] = &[&["Nam", "Male"], &["Nữ", "Female"]];
 
 /// Nationalities a civil-status form of a commune office states; others stay unchecked.

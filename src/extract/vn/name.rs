@@ -3,7 +3,9 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::lists::SURNAMES;
 use super::{Norm, Reason, tidy};
+use crate::extract::fold::fold;
 use crate::text::nfc;
 
 /// Tone marks (combining) of which a syllable carries at most one.
@@ -42,11 +44,32 @@ pub fn name(raw: &str) -> Result<Norm, Reason> {
     if syllables.len() > 7 {
         return Err(format!("{v:?} is too long for a name"));
     }
+    let mut syllables: Vec<String> = syllables.iter().map(|s| s.to_string()).collect();
+    let repair = surname_repair(&syllables[0]);
+    if let Some(fixed) = &repair {
+        syllables[0] = fixed.clone();
+    }
     // H'Mông-style apostrophes do not occur in Kinh names but do in minority names (e.g. Ê Đê).
     for s in &syllables {
         syllable_ok(&s.replace(['\'', '’'], ""))?;
     }
-    Ok(Norm::unchecked(syllables.join(" ")))
+    let mut n = Norm::unchecked(syllables.join(" "));
+    n.repair =
+        repair.map(|fixed| format!("{} → {fixed}", v.split_whitespace().next().unwrap_or("")));
+    Ok(n)
+}
+
+/// The listed surname `first` is a misread of: same letters, other marks, exactly one candidate.
+fn surname_repair(first: &str) -> Option<String> {
+    if SURNAMES.iter().any(|s| s.to_uppercase() == first) {
+        return None;
+    }
+    let key = fold(first);
+    let mut hits = SURNAMES.iter().filter(|s| fold(s) == key);
+    match (hits.next(), hits.next()) {
+        (Some(one), None) => Some(one.to_uppercase()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +86,20 @@ mod tests {
             "HỒ KIM MAI"
         );
         assert!(!name("HỒ KIM MAI").unwrap().checked);
+        assert_eq!(name("HỒ KIM MAI").unwrap().repair, None);
+    }
+
+    #[test]
+    fn surnames_get_their_marks_back() {
+        let n = name("ĐỊNH PHƯƠNG HUYỀN").unwrap();
+        assert_eq!(n.value, "ĐINH PHƯƠNG HUYỀN");
+        assert_eq!(n.repair.as_deref(), Some("ĐỊNH → ĐINH"));
+        assert_eq!(name("NGUYÊN MINH NGÂN").unwrap().value, "NGUYỄN MINH NGÂN");
+        assert!(!n.checked, "a repaired name is still not proven");
+        // Unknown surnames are left as read.
+        assert_eq!(name("XA VĂN AN").unwrap().value, "XA VĂN AN");
+        // LA and LÃ are both surnames: no guess.
+        assert_eq!(name("LÀ VĂN AN").unwrap().value, "LÀ VĂN AN");
     }
 
     #[test]

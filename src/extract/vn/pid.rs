@@ -84,6 +84,9 @@ pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
     if compact.len() == 9 && compact.chars().all(|c| c.is_ascii_digit()) {
         return Ok(Norm::unchecked(compact));
     }
+    if compact.len() == 13 && compact.chars().all(|c| c.is_ascii_digit()) {
+        return doubled_digit(&compact);
+    }
     if compact.chars().all(|c| c.is_ascii_digit()) {
         // Structure alone does not prove the serial digits: validators against the stated birth
         // date and sex (or a second reading) do.
@@ -101,6 +104,26 @@ pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
         repair: Some(subs.join(", ")),
         checked: false,
     })
+}
+
+/// OCR sometimes reads one digit twice. Dropping one digit of an adjacent equal pair is kept when
+/// exactly one such drop gives a well-formed ID.
+fn doubled_digit(s: &str) -> Result<Norm, Reason> {
+    let b = s.as_bytes();
+    let mut found: Vec<String> = (1..b.len())
+        .filter(|&i| b[i] == b[i - 1])
+        .map(|i| format!("{}{}", &s[..i], &s[i + 1..]))
+        .filter(|c| PersonalId::parse(c).is_ok())
+        .collect();
+    found.dedup();
+    match found.as_slice() {
+        [one] => Ok(Norm {
+            value: one.clone(),
+            repair: Some("a doubled digit dropped".into()),
+            checked: false,
+        }),
+        _ => Err(format!("{s:?} has 13 digits")),
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +154,11 @@ mod tests {
         assert_eq!(n.repair.as_deref(), Some("O→0"));
         let n = personal_id("0721 7212 4924").unwrap();
         assert_eq!(n.value, "072172124924");
+        let n = personal_id("0544091605169").unwrap();
+        assert_eq!(n.value, "054091605169");
+        assert!(n.repair.is_some());
+        // Dropping either zero leaves province 041, which does not exist.
+        assert!(personal_id("0041096985201").is_err());
         // Repaired into an unknown province: refused.
         assert!(personal_id("O03172124924").is_err());
     }
