@@ -132,11 +132,25 @@ pub fn locate(
     }
     let hit = anchor::find_label(page, &spec.anchors, rivals, below_y)?;
     let same = same_line(page, &hit);
+    let below = || {
+        let ws = next_line(page, &hit);
+        // The row below that is another field's label means this value is missing, not that
+        // row (a card whose origin line was not read would give the expiry date instead).
+        let labelled = ws.first().is_some_and(|&w| {
+            page.lines.iter().enumerate().any(|(l, line)| {
+                line.contains(&w)
+                    && rivals
+                        .iter()
+                        .any(|r| anchor::match_in_line(page, l, r).is_some())
+            })
+        });
+        if labelled { Vec::new() } else { ws }
+    };
     let words = match spec.place {
         Place::SameLine => same,
-        Place::NextLine => next_line(page, &hit),
+        Place::NextLine => below(),
         Place::SameOrNext if same.iter().any(|&i| !page.words[i].folded.is_empty()) => same,
-        Place::SameOrNext | Place::Page => next_line(page, &hit),
+        Place::SameOrNext | Place::Page => below(),
     };
     // Leaders and colons the OCR kept are not part of the value.
     let words: Vec<usize> = words
