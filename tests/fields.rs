@@ -103,3 +103,27 @@ fn check_accepts_the_shipped_models_and_lists_every_error_of_bad_ones() {
     assert!(err.contains("fields.toml: field b: no anchors"), "{err}");
     assert!(err.contains("3 errors"), "{err}");
 }
+
+#[test]
+fn process_refuses_to_start_with_broken_models() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "id = \"x\"\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args([
+            "process",
+            fixture("cccd-clean.png").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .env("MOTCUA__EXTRACT__MODELS_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml") && err.contains("classify"),
+        "{err}"
+    );
+    assert!(!out.path().join("cccd-clean.json").exists());
+}

@@ -313,6 +313,26 @@ mod tests {
     }
 
     #[test]
+    fn a_zone_takes_the_words_at_its_offset_from_the_label() {
+        let mut m = cccd();
+        let name = m.fields.iter_mut().find(|f| f.name == "name").unwrap();
+        name.place = crate::extract::model::Place::Zone;
+        // The row below the label, from its left edge on.
+        name.zone = Some([0.0, 1.5, 40.0, 3.0]);
+        let fs = extract(&m, &card("072172124924", "Nữ"), 0);
+        assert_eq!(field(&fs, "name").value.as_deref(), Some("ĐINH MINH OANH"));
+        name_zone_misses(&mut m);
+    }
+
+    /// A zone over nothing finds no value.
+    fn name_zone_misses(m: &mut Model) {
+        let name = m.fields.iter_mut().find(|f| f.name == "name").unwrap();
+        name.zone = Some([0.0, 20.0, 40.0, 21.0]);
+        let fs = extract(m, &card("072172124924", "Nữ"), 0);
+        assert_eq!(field(&fs, "name").value, None);
+    }
+
+    #[test]
     fn an_id_that_contradicts_the_card_is_invalid() {
         // Century/sex digit 0 says male, the card says Nữ.
         let fs = extract(&cccd(), &card("072072124924", "Nữ"), 0);

@@ -72,6 +72,26 @@ fn next_line(page: &PageText, hit: &Hit) -> Vec<usize> {
     ws
 }
 
+/// Words whose centre lies in `zone` (label heights from the label's left edge and top), in
+/// reading order.
+fn in_zone(page: &PageText, hit: &Hit, zone: [f32; 4]) -> Vec<usize> {
+    let h = hit.bbox.height().max(1) as f32;
+    let (x0, y0) = (hit.bbox.x0 as f32, hit.bbox.y0 as f32);
+    let [l, t, r, b] = zone.map(|v| v * h);
+    let mut ws: Vec<usize> = (0..page.words.len())
+        .filter(|&i| {
+            let w = &page.words[i].bbox;
+            let (cx, cy) = ((w.x0 + w.x1) as f32 / 2.0, y_center(w));
+            cx >= x0 + l && cx <= x0 + r && cy >= y0 + t && cy <= y0 + b
+        })
+        .collect();
+    ws.sort_by(|&a, &b| {
+        let (wa, wb) = (&page.words[a].bbox, &page.words[b].bbox);
+        (wa.y0 / (h as u32).max(1), wa.x0).cmp(&(wb.y0 / (h as u32).max(1), wb.x0))
+    });
+    ws
+}
+
 fn text_of(page: &PageText, words: &[usize]) -> String {
     words
         .iter()
@@ -147,6 +167,7 @@ pub fn locate(
         if labelled { Vec::new() } else { ws }
     };
     let words = match spec.place {
+        Place::Zone => in_zone(page, &hit, spec.zone.unwrap_or_default()),
         Place::SameLine => same,
         Place::NextLine => below(),
         Place::SameOrNext if same.iter().any(|&i| !page.words[i].folded.is_empty()) => same,

@@ -50,6 +50,8 @@ pub enum Place {
     SameOrNext,
     /// No label: the last row of the page matching `pattern`.
     Page,
+    /// Words whose centre lies in `zone`, a box relative to the label (see [`FieldSpec::zone`]).
+    Zone,
 }
 
 impl Place {
@@ -59,6 +61,7 @@ impl Place {
             "next_line" => Place::NextLine,
             "same_or_next" => Place::SameOrNext,
             "page" => Place::Page,
+            "zone" => Place::Zone,
             _ => return None,
         })
     }
@@ -176,6 +179,7 @@ struct RawField {
     required: bool,
     #[serde(default)]
     validators: Vec<String>,
+    zone: Option<[f32; 4]>,
 }
 
 fn default_place() -> String {
@@ -204,6 +208,9 @@ pub struct FieldSpec {
     pub pattern: Option<Regex>,
     pub required: bool,
     pub validators: Vec<Validator>,
+    /// For `value = "zone"`: `[left, top, right, bottom]` in label heights, from the label's
+    /// left edge and top (a card's photo column shifts values; their offset from labels holds).
+    pub zone: Option<[f32; 4]>,
 }
 
 /// One problem in one model file.
@@ -323,7 +330,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         let place = Place::parse(&f.value);
         if place.is_none() {
             ferr(format!(
-                "unknown value place {:?} (same_line, next_line, same_or_next, page)",
+                "unknown value place {:?} (same_line, next_line, same_or_next, page, zone)",
                 f.value
             ));
         }
@@ -346,6 +353,18 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         };
         if place == Some(Place::Page) && f.pattern.is_none() {
             ferr("value = \"page\" needs a pattern".into());
+        }
+        match (place, f.zone) {
+            (Some(Place::Zone), None) => {
+                ferr("value = \"zone\" needs zone = [left, top, right, bottom]".into())
+            }
+            (Some(Place::Zone), Some([l, t, r, b])) if !(r > l && b > t) => {
+                ferr("zone must have right > left and bottom > top".into())
+            }
+            (Some(p), Some(_)) if p != Place::Zone => {
+                ferr("zone is only used with value = \"zone\"".into())
+            }
+            _ => {}
         }
         if let Some(a) = &f.after
             && !seen.contains(&a.as_str())
@@ -377,6 +396,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
                 pattern,
                 required: f.required,
                 validators,
+                zone: f.zone,
             });
         }
     }
@@ -503,6 +523,30 @@ pattern = "("
                 .contains("more than one file")
         );
         assert!(load_models(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn zones_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "id = \"z\"\n[classify]\nkeywords = [\"k\"]\n[[field]]\nname = \"a\"\ntype = \"text\"\nanchors = [\"A:\"]\n";
+        write(
+            dir.path(),
+            "z.toml",
+            &format!("{base}value = \"zone\"\nzone = [0, 1, 20, 2]\n"),
+        );
+        assert_eq!(
+            load_models(dir.path()).unwrap()[0].fields[0].zone,
+            Some([0.0, 1.0, 20.0, 2.0])
+        );
+        for (extra, want) in [
+            ("value = \"zone\"\n", "needs zone"),
+            ("value = \"zone\"\nzone = [5, 1, 2, 2]\n", "right > left"),
+            ("zone = [0, 1, 20, 2]\n", "only used with"),
+        ] {
+            write(dir.path(), "z.toml", &format!("{base}{extra}"));
+            let e = load_models(dir.path()).unwrap_err();
+            assert!(e[0].message.contains(want), "{extra}: {e:?}");
+        }
     }
 
     #[test]
