@@ -262,6 +262,30 @@ pub async fn correct_field(
         ));
     }
     let d = visible_dossier(&st, &actor, &code).await?;
+    // Normalized like OCR values (names upper case, dates ISO); a value the field's type refuses
+    // is refused.
+    let current = st
+        .repo
+        .dossier_fields(d.id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound("field"))?;
+    let spec = st
+        .defs
+        .extractor
+        .models()
+        .iter()
+        .find(|m| m.id == current.model)
+        .and_then(|m| m.fields.iter().find(|f| f.name == current.field.name));
+    let value = match spec {
+        Some(spec) => {
+            crate::extract::fields::normalize(spec.kind, &value)
+                .map_err(AppError::InvalidValue)?
+                .value
+        }
+        None => value,
+    };
     let r = st
         .repo
         .correct_field(d.id, id, &value, &actor)

@@ -41,6 +41,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// `None`: no recorder installed (tests), `/metrics` is empty.
     pub metrics: Option<PrometheusHandle>,
+    /// Document models: a clerk's correction is normalized like the field's OCR value.
+    pub defs: crate::extract::Definitions,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -50,6 +50,11 @@ async fn fixture(cfg: Config) -> Fixture {
             cfg: Arc::new(cfg),
             wake: Default::default(),
             metrics: None,
+            defs: crate::extract::Definitions::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines"),
+            )
+            .unwrap(),
         },
         token,
         code: d.code,
@@ -223,7 +228,7 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
         base64::engine::general_purpose::STANDARD.encode("lan:pw")
     );
     let r = router(f.state.clone())
-        .oneshot(put(&basic, r#"{"value": " ĐINH MINH OANH "}"#))
+        .oneshot(put(&basic, r#"{"value": " Đinh Minh Oanh "}"#))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);

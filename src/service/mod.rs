@@ -136,6 +136,7 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
             cfg: Arc::new(cfg),
             wake,
             metrics,
+            defs: defs.clone(),
         };
         axum::serve(listener, intake::router(state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())
