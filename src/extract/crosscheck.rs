@@ -99,6 +99,38 @@ pub fn check(procedure: &Procedure, docs: &[DocFields]) -> Vec<ReviewFlag> {
     flags
 }
 
+/// Recomputes and stores the review flags of a dossier from its stored fields (after its last
+/// attachment is processed, after a clerk's correction). No pipeline for its procedure: nothing.
+pub async fn refresh_flags(
+    repo: &dyn crate::repo::Repo,
+    procedures: &[Procedure],
+    dossier: crate::domain::DossierId,
+) -> crate::repo::RepoResult<()> {
+    let Some(code) = repo.dossier_procedure(dossier).await? else {
+        return Ok(());
+    };
+    let Some(procedure) = procedures.iter().find(|p| p.matches(&code)) else {
+        return Ok(());
+    };
+    let mut docs: Vec<DocFields> = Vec::new();
+    for r in repo.dossier_fields(dossier).await? {
+        let (att, page) = (r.attachment.0, r.field.page);
+        match docs
+            .iter_mut()
+            .find(|d| d.attachment == att && d.page == page)
+        {
+            Some(d) => d.fields.push(r.field),
+            None => docs.push(DocFields {
+                attachment: att,
+                page,
+                model: r.model,
+                fields: vec![r.field],
+            }),
+        }
+    }
+    repo.replace_flags(dossier, &check(procedure, &docs)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

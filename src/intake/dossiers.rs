@@ -291,6 +291,8 @@ pub async fn correct_field(
         .correct_field(d.id, id, &value, &actor)
         .await?
         .ok_or(AppError::NotFound("field"))?;
+    // The correction may settle (or raise) a cross-document disagreement.
+    crate::extract::crosscheck::refresh_flags(st.repo.as_ref(), &st.defs.procedures, d.id).await?;
     Ok(Json(field_json(&r)))
 }
 

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::worker::Ctx;
 use super::{JobError, PIPELINE_VERSION};
 use crate::domain::{AttachmentId, AttachmentStatus, DossierId, ExtractedField, PageRecord};
-use crate::extract::crosscheck::{self, DocFields};
+use crate::extract::crosscheck;
 use crate::pipeline::FileError;
 use crate::repo::ClaimedJob;
 use crate::store::BlobKey;
@@ -156,28 +156,5 @@ async fn crosscheck_when_complete(ctx: &Ctx, dossier: DossierId) -> crate::repo:
     }) {
         return Ok(());
     }
-    let Some(code) = ctx.repo.dossier_procedure(dossier).await? else {
-        return Ok(());
-    };
-    let Some(procedure) = ctx.procedures.iter().find(|p| p.matches(&code)) else {
-        return Ok(());
-    };
-    let mut docs: Vec<DocFields> = Vec::new();
-    for r in ctx.repo.dossier_fields(dossier).await? {
-        let (att, page) = (r.attachment.0, r.field.page);
-        match docs
-            .iter_mut()
-            .find(|d| d.attachment == att && d.page == page)
-        {
-            Some(d) => d.fields.push(r.field),
-            None => docs.push(DocFields {
-                attachment: att,
-                page,
-                model: r.model,
-                fields: vec![r.field],
-            }),
-        }
-    }
-    let flags = crosscheck::check(procedure, &docs);
-    ctx.repo.replace_flags(dossier, &flags).await
+    crosscheck::refresh_flags(ctx.repo.as_ref(), &ctx.procedures, dossier).await
 }
