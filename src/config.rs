@@ -18,6 +18,26 @@ pub struct Config {
     pub queue: QueueConfig,
     pub db: DbConfig,
     pub store: StoreConfig,
+    pub extract: ExtractConfig,
+}
+
+/// Where document models and procedure pipelines are read from at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// `*.toml` document models; relative paths from the working directory.
+    pub models_dir: PathBuf,
+    /// `*.toml` procedure pipelines.
+    pub pipelines_dir: PathBuf,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        Self {
+            models_dir: "models".into(),
+            pipelines_dir: "pipelines".into(),
+        }
+    }
 }
 
 /// Limits applied while decoding untrusted input.

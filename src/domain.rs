@@ -1,12 +1,14 @@
 //! Plain data shared by the stages and written to `<stem>.json`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+mod fields;
 mod records;
+pub use fields::*;
 pub use records::*;
 
 /// Pixel rectangle on the page image as stored in the PDF: `[left, top, right, bottom)`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BBox {
     pub x0: u32,
     pub y0: u32,
@@ -40,7 +42,7 @@ impl BBox {
 }
 
 /// One recognised word, NFC text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Word {
     pub text: String,
     #[serde(rename = "box")]
@@ -51,7 +53,7 @@ pub struct Word {
 }
 
 /// Text line in reading order; `block` changes mark paragraph breaks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
     pub bbox: BBox,
     pub block: u32,
@@ -123,6 +125,11 @@ pub struct PageReport {
     pub mean_confidence: Option<f32>,
     pub words: Vec<Word>,
     pub lines: Vec<Line>,
+    /// The document model the page was classified as; `None` when no model fits (or no models
+    /// are loaded).
+    pub doc_type: Option<DocType>,
+    /// Fields extracted with that model.
+    pub fields: Vec<ExtractedField>,
     pub timings: StageTimings,
 }
 

@@ -7,10 +7,12 @@
 pub mod config;
 pub mod decode;
 pub mod domain;
+pub mod extract;
 pub mod intake;
 pub mod normalize;
 pub mod ocr;
 pub mod pipeline;
+pub mod procedure;
 pub mod queue;
 pub mod render;
 pub mod repo;

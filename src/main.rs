@@ -39,6 +39,15 @@ enum Command {
     },
     /// Print the effective configuration (defaults ← TOML file ← MOTCUA__SECTION__KEY env).
     Config,
+    /// Validate document models and procedure pipelines; lists every error of every file.
+    Check {
+        /// Document models folder (default: `extract.models_dir`).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Procedure pipelines folder (default: `extract.pipelines_dir`).
+        #[arg(long)]
+        pipelines: Option<PathBuf>,
+    },
     /// Run the intake API with in-process workers (SQLite + blob folder under server.data_dir).
     Serve,
     /// Run workers only, on the same database and blob store as `serve`.
@@ -161,6 +170,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Check { models, pipelines } => check(&cfg, models, pipelines),
         Command::Process { files, out, jobs } => process(cfg, files, out, jobs),
         Command::Serve => run_async(service::run(cfg, true)),
         Command::Worker => run_async(service::run(cfg, false)),
@@ -264,7 +274,38 @@ fn limit_openmp() {
     }
 }
 
+fn check(cfg: &Config, models: Option<PathBuf>, pipelines: Option<PathBuf>) -> ExitCode {
+    let models = models.unwrap_or_else(|| cfg.extract.models_dir.clone());
+    let pipelines = pipelines.unwrap_or_else(|| cfg.extract.pipelines_dir.clone());
+    match motcua::extract::Definitions::load(&models, &pipelines) {
+        Ok(d) => {
+            println!(
+                "ok: {} document models in {}, {} procedure pipelines in {}",
+                d.extractor.models().len(),
+                models.display(),
+                d.procedures.len(),
+                pipelines.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!("{} errors", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn process(cfg: Config, files: Vec<PathBuf>, out: PathBuf, jobs: Option<usize>) -> ExitCode {
+    let defs = match motcua::extract::Definitions::load_for_run(&cfg.extract) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: invalid document models or pipelines:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!(
             "error: cannot create output directory {}: {e}",
@@ -306,7 +347,7 @@ fn process(cfg: Config, files: Vec<PathBuf>, out: PathBuf, jobs: Option<usize>) 
         files_done: 0.into(),
     };
     bar.set_message(format!("files 0/{}", files.len()));
-    let processor = Processor::new(cfg);
+    let processor = Processor::with_extractor(cfg, defs.extractor);
     let started = Instant::now();
     let results = pool.install(|| pipeline::process_files(&processor, &files, &out, &progress));
     // Free each thread's Tesseract models while the threads still live.

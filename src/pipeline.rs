@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::decode::{self, DecodeError, Format};
 use crate::domain::{PageReport, StageTimings};
+use crate::extract::Extractor;
 use crate::normalize::{Normalized, normalize};
 use crate::ocr::{self, OcrError, OcrResult};
 use crate::render::{self, RenderPage};
@@ -82,6 +83,8 @@ pub struct DocumentTimings {
 
 pub struct Processor {
     cfg: Config,
+    /// Document models; pages are classified and their fields extracted after OCR.
+    extractor: Arc<Extractor>,
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -101,8 +104,13 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, FileError>) -> Result<T, FileError> 
 }
 
 impl Processor {
+    /// A processor without document models: no fields are extracted.
     pub fn new(cfg: Config) -> Self {
-        Self { cfg }
+        Self::with_extractor(cfg, Arc::default())
+    }
+
+    pub fn with_extractor(cfg: Config, extractor: Arc<Extractor>) -> Self {
+        Self { cfg, extractor }
     }
 
     pub fn config(&self) -> &Config {
@@ -203,6 +211,7 @@ impl Processor {
             word.bbox = word.bbox.scaled(f, w, h);
         }
         let lines: Vec<_> = ocr.lines.iter().map(|l| l.scaled(f, w, h)).collect();
+        let extracted = self.extractor.extract(&words, &lines, index);
         let report = PageReport {
             index,
             width: w,
@@ -224,6 +233,8 @@ impl Processor {
             mean_confidence: ocr::mean_confidence(&words),
             words,
             lines,
+            doc_type: extracted.doc_type,
+            fields: extracted.fields,
             timings: StageTimings {
                 decode_ms,
                 normalize_ms: n.normalize_ms + osd_ms,

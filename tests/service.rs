@@ -714,3 +714,59 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
         "a released claim is not a failed attempt"
     );
 }
+
+/// A birth-registration dossier: the worker extracts the declaration's and the card's fields, and
+/// once both are processed the pipeline's checks flag that no CCCD carries the requester's ID.
+#[test]
+fn fields_and_review_flags_come_with_the_dossier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (token, _) = two_units(dir.path());
+    let s = Server::start(dir.path(), &[]);
+    let (st, d) = create_dossier(&s, Some(&token), None);
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    let code = d["code"].as_str().unwrap().to_string();
+    let form = Form::new()
+        .file("file", corpus("dev-020-birth_declaration-clean.png"))
+        .unwrap()
+        .file("file", fixture("cccd-clean.png"))
+        .unwrap();
+    let (st, up) = upload(&s, &token, &code, form);
+    assert_eq!(st, StatusCode::ACCEPTED, "{up}");
+    let mut d = wait_settled(&s, &token, &code);
+    // The checks run right after the last attachment is marked done.
+    let t = Instant::now();
+    while d["review_flags"].as_array().unwrap().is_empty() && t.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+        d = get_dossier(&s, &token, &code).1;
+    }
+    let atts = d["attachments"].as_array().unwrap();
+    let field = |att: &Value, name: &str| {
+        att["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {att:#}\n{}", s.log()))
+    };
+    let decl = &atts[0];
+    assert_eq!(field(decl, "requester.pid")["value"], "072196276089");
+    assert_eq!(field(decl, "requester.pid")["model"], "to_khai_khai_sinh");
+    assert_eq!(field(decl, "child.dob")["value"], "2020-05-25");
+    assert_eq!(field(decl, "child.dob")["source"], "ocr");
+    let card = &atts[1];
+    assert_eq!(field(card, "pid")["value"], "072172124924");
+    assert_eq!(field(card, "pid")["validation"]["status"], "valid");
+    let flags = d["review_flags"].as_array().unwrap();
+    assert!(
+        flags
+            .iter()
+            .any(|f| f["code"] == "no_matching_document" && f["check"] == "requester_id_card"),
+        "{flags:#?}"
+    );
+    assert!(
+        flags.iter().all(|f| f["code"] != "missing_attachment"),
+        "{flags:#?}"
+    );
+}

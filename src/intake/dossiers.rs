@@ -16,7 +16,7 @@ use super::error::AppError;
 use crate::domain::{
     Actor, Attachment, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code,
 };
-use crate::repo::{AttachmentView, NewDossier, RepoError};
+use crate::repo::{AttachmentView, FieldRecord, NewDossier, RepoError};
 use crate::store::BlobKey;
 
 #[derive(Deserialize)]
@@ -164,7 +164,25 @@ fn dossier_json(d: &Dossier) -> Value {
     })
 }
 
-fn attachment_json(d: &Dossier, v: &AttachmentView) -> Value {
+fn field_json(r: &FieldRecord) -> Value {
+    let f = &r.field;
+    json!({
+        "id": r.id,
+        "attachment": r.attachment,
+        "model": r.model,
+        "name": f.name,
+        "value": f.value,
+        "raw": f.raw,
+        "confidence": f.confidence,
+        "page": f.page,
+        "box": f.bbox,
+        "source": f.source,
+        "validation": f.validation,
+        "updated_at": r.updated_at,
+    })
+}
+
+fn attachment_json(d: &Dossier, v: &AttachmentView, fields: &[FieldRecord]) -> Value {
     let a = &v.attachment;
     let base = format!("/api/v1/dossiers/{}/attachments/{}", d.code, a.id);
     json!({
@@ -179,8 +197,11 @@ fn attachment_json(d: &Dossier, v: &AttachmentView) -> Value {
         "page_count": a.page_count,
         "job": v.job,
         "pages": v.pages,
-        // Field extraction (document models) is a later stage; the list is its place.
-        "fields": [],
+        "fields": fields
+            .iter()
+            .filter(|f| f.attachment == a.id)
+            .map(field_json)
+            .collect::<Vec<_>>(),
         "links": {
             "original": format!("{base}/original"),
             "pdf": a.pdf_key.as_ref().map(|_| format!("{base}/pdf")),
@@ -206,9 +227,73 @@ pub async fn show(
 ) -> Result<Json<Value>, AppError> {
     let d = visible_dossier(&st, &actor, &code).await?;
     let views = st.repo.attachment_views(d.id).await?;
+    let fields = st.repo.dossier_fields(d.id).await?;
+    let flags = st.repo.dossier_flags(d.id).await?;
     let mut out = dossier_json(&d);
-    out["attachments"] = views.iter().map(|v| attachment_json(&d, v)).collect();
+    out["attachments"] = views
+        .iter()
+        .map(|v| attachment_json(&d, v, &fields))
+        .collect();
+    out["review_flags"] = json!(flags);
     Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectField {
+    value: String,
+}
+
+/// A clerk's correction of one field: the value becomes the clerk's, with an audit row.
+pub async fn correct_field(
+    State(st): State<AppState>,
+    Path((code, id)): Path<(String, i64)>,
+    Auth(actor): Auth,
+    body: Result<Json<CorrectField>, JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    if !matches!(actor, Actor::Clerk { .. }) {
+        return Err(AppError::Forbidden("only clerks correct fields"));
+    }
+    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let value = crate::text::nfc(req.value.trim());
+    if value.is_empty() || value.chars().count() > 500 {
+        return Err(AppError::BadRequest(
+            "value must be 1 to 500 characters".into(),
+        ));
+    }
+    let d = visible_dossier(&st, &actor, &code).await?;
+    // Normalized like OCR values (names upper case, dates ISO); a value the field's type refuses
+    // is refused.
+    let current = st
+        .repo
+        .dossier_fields(d.id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound("field"))?;
+    let spec = st
+        .defs
+        .extractor
+        .models()
+        .iter()
+        .find(|m| m.id == current.model)
+        .and_then(|m| m.fields.iter().find(|f| f.name == current.field.name));
+    let value = match spec {
+        Some(spec) => {
+            crate::extract::fields::normalize(spec.kind, &value)
+                .map_err(AppError::InvalidValue)?
+                .value
+        }
+        None => value,
+    };
+    let r = st
+        .repo
+        .correct_field(d.id, id, &value, &actor)
+        .await?
+        .ok_or(AppError::NotFound("field"))?;
+    // The correction may settle (or raise) a cross-document disagreement.
+    crate::extract::crosscheck::refresh_flags(st.repo.as_ref(), &st.defs.procedures, d.id).await?;
+    Ok(Json(field_json(&r)))
 }
 
 async fn blob_response(st: &AppState, key: &str, content_type: &str) -> Result<Response, AppError> {

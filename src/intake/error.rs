@@ -19,6 +19,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// A value the field's type refuses (a clerk's correction).
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
     #[error("malformed multipart body: {0}")]
     Multipart(String),
     #[error("the request body exceeds {limit} bytes")]
@@ -56,6 +59,7 @@ impl AppError {
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NotReady(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +71,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) => "bad_request",
+            AppError::InvalidValue(_) => "invalid_value",
             AppError::Multipart(_) => "malformed_multipart",
             AppError::RequestTooLarge { .. } => "request_too_large",
             AppError::FileTooLarge { .. } => "file_too_large",

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
@@ -41,6 +41,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// `None`: no recorder installed (tests), `/metrics` is empty.
     pub metrics: Option<PrometheusHandle>,
+    /// Document models: a clerk's correction is normalized like the field's OCR value.
+    pub defs: crate::extract::Definitions,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -51,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/dossiers", post(dossiers::create))
         .route("/api/v1/dossiers/{code}", get(dossiers::show))
+        .route(
+            "/api/v1/dossiers/{code}/fields/{id}",
+            put(dossiers::correct_field),
+        )
         .route(
             "/api/v1/dossiers/{code}/attachments",
             post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),

@@ -50,6 +50,11 @@ async fn fixture(cfg: Config) -> Fixture {
             cfg: Arc::new(cfg),
             wake: Default::default(),
             metrics: None,
+            defs: crate::extract::Definitions::load(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines"),
+            )
+            .unwrap(),
         },
         token,
         code: d.code,
@@ -123,4 +128,124 @@ async fn a_streamed_file_over_the_file_limit_is_413() {
         error_code(r).await,
         (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large".into())
     );
+}
+
+#[tokio::test]
+async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
+    use crate::domain::{
+        AttachmentId, ClerkRole, ExtractedField, FieldSource, Validation, ValidationStatus,
+    };
+    use crate::extract::crosscheck::ReviewFlag;
+    use base64::Engine;
+
+    let f = fixture(Config::default()).await;
+    let r = router(f.state.clone())
+        .oneshot(streamed_upload(&f, 20_000))
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let att = AttachmentId(v["attachments"][0]["id"].as_i64().unwrap());
+    let repo = f.state.repo.clone();
+    let d = repo.dossier_by_code(&f.code).await.unwrap().unwrap();
+    let field = |name: &str, value: &str| ExtractedField {
+        name: name.into(),
+        value: Some(value.into()),
+        raw: value.into(),
+        confidence: 0.9,
+        page: 0,
+        bbox: None,
+        source: FieldSource::Ocr,
+        validation: Validation {
+            status: ValidationStatus::Unchecked,
+            notes: vec!["no check can prove this value".into()],
+            repair: None,
+        },
+    };
+    let fields = [
+        ("cccd".to_string(), field("name", "ĐINH MINH OANH")),
+        ("cccd".to_string(), field("pid", "072172124924")),
+    ];
+    repo.replace_ocr_fields(d.id, att, &fields).await.unwrap();
+    // A retried job replaces, never duplicates.
+    repo.replace_ocr_fields(d.id, att, &fields).await.unwrap();
+    let flag = ReviewFlag {
+        code: "mismatch".into(),
+        check: "mother_id_card".into(),
+        message: "m".into(),
+    };
+    repo.replace_flags(d.id, std::slice::from_ref(&flag))
+        .await
+        .unwrap();
+
+    let get = |auth: String| {
+        Request::get(format!("/api/v1/dossiers/{}", f.code))
+            .header("Authorization", auth)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let bearer = format!("Bearer {}", f.token);
+    let r = router(f.state.clone())
+        .oneshot(get(bearer.clone()))
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let got = v["attachments"][0]["fields"].as_array().unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["name"], "name");
+    assert_eq!(got[0]["value"], "ĐINH MINH OANH");
+    assert_eq!(got[0]["validation"]["status"], "unchecked");
+    assert_eq!(v["review_flags"][0]["code"], "mismatch");
+    let id = got[0]["id"].as_i64().unwrap();
+
+    let put = |auth: &str, body: &str| {
+        Request::put(format!("/api/v1/dossiers/{}/fields/{id}", f.code))
+            .header("Authorization", auth)
+            .header("Content-Type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let r = router(f.state.clone())
+        .oneshot(put(&bearer, r#"{"value": "X"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+
+    repo.create_clerk(
+        d.unit_id,
+        "lan",
+        ClerkRole::Clerk,
+        &auth::hash_password("pw").unwrap(),
+    )
+    .await
+    .unwrap();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("lan:pw")
+    );
+    let r = router(f.state.clone())
+        .oneshot(put(&basic, r#"{"value": " Đinh Minh Oanh "}"#))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = router(f.state.clone())
+        .oneshot(put(&basic, r#"{"value": ""}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::BAD_REQUEST, "bad_request".into())
+    );
+
+    // The correction survives the OCR fields being written again.
+    repo.replace_ocr_fields(d.id, att, &fields).await.unwrap();
+    let stored = repo.dossier_fields(d.id).await.unwrap();
+    let corrected = stored.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(corrected.field.source, FieldSource::Clerk);
+    assert_eq!(corrected.field.value.as_deref(), Some("ĐINH MINH OANH"));
+    assert_eq!(stored.len(), 2);
 }

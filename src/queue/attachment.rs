@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use super::worker::Ctx;
 use super::{JobError, PIPELINE_VERSION};
-use crate::domain::{AttachmentId, PageRecord};
+use crate::domain::{AttachmentId, AttachmentStatus, DossierId, ExtractedField, PageRecord};
+use crate::extract::crosscheck;
 use crate::pipeline::FileError;
 use crate::repo::ClaimedJob;
 use crate::store::BlobKey;
@@ -113,14 +114,47 @@ pub(super) async fn process(
             pdf_key: pdf_key.to_string(),
         })
         .collect();
+    // Fields first: once the attachment shows done, its fields are there. A retry replaces them.
+    let fields: Vec<(String, ExtractedField)> = doc
+        .pages
+        .iter()
+        .filter_map(|p| p.doc_type.as_ref().map(|d| (d, p)))
+        .flat_map(|(d, p)| p.fields.iter().map(|f| (d.model.clone(), f.clone())))
+        .collect();
+    ctx.repo
+        .replace_ocr_fields(att.dossier_id, id, &fields)
+        .await
+        .map_err(JobError::retry)?;
     let owned = ctx
         .repo
         .complete_attachment(job.id, worker, id, &pages, pdf_key.as_str())
         .await
         .map_err(JobError::retry)?;
+    if owned {
+        // The job is done either way; a failed check is logged and runs again with the next
+        // attachment of the dossier.
+        if let Err(e) = crosscheck_when_complete(ctx, att.dossier_id).await {
+            tracing::warn!(dossier = %att.dossier_id, "cross-document checks failed: {e}");
+        }
+    }
     Ok(if owned {
         Done::Completed { pages: pages.len() }
     } else {
         Done::LostLease
     })
+}
+
+/// Runs the dossier's pipeline checks once none of its attachments is waiting or in work; the
+/// last attachment to finish sees them all.
+async fn crosscheck_when_complete(ctx: &Ctx, dossier: DossierId) -> crate::repo::RepoResult<()> {
+    let views = ctx.repo.attachment_views(dossier).await?;
+    if views.iter().any(|v| {
+        matches!(
+            v.attachment.status,
+            AttachmentStatus::Queued | AttachmentStatus::Processing
+        )
+    }) {
+        return Ok(());
+    }
+    crosscheck::refresh_flags(ctx.repo.as_ref(), &ctx.procedures, dossier).await
 }

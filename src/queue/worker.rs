@@ -14,6 +14,7 @@ use super::{JobError, JobPayload, RetryPolicy};
 use crate::config::QueueConfig;
 use crate::domain::{JobId, now_millis};
 use crate::pipeline::Processor;
+use crate::procedure::Procedure;
 use crate::repo::{ClaimedJob, Repo};
 use crate::store::BlobStore;
 
@@ -28,6 +29,8 @@ pub(super) struct Ctx {
     pub repo: Arc<dyn Repo>,
     pub store: Arc<dyn BlobStore>,
     pub processor: Arc<Processor>,
+    /// Procedure pipelines, for the cross-document checks of a dossier.
+    pub procedures: Arc<Vec<Procedure>>,
     pub pages: Arc<rayon::ThreadPool>,
     cfg: QueueConfig,
     policy: RetryPolicy,
@@ -49,6 +52,7 @@ impl WorkerPool {
         repo: Arc<dyn Repo>,
         store: Arc<dyn BlobStore>,
         processor: Arc<Processor>,
+        procedures: Arc<Vec<Procedure>>,
         wake: Arc<Notify>,
     ) -> std::io::Result<Self> {
         let q = settings.queue;
@@ -65,6 +69,7 @@ impl WorkerPool {
             repo,
             store,
             processor,
+            procedures,
             pages: Arc::new(pages),
             policy: RetryPolicy::from_config(&q),
             cfg: q.clone(),

@@ -1,7 +1,10 @@
 //! Persistence behind role traits. The traits speak in domain types only; SQL lives in the
 //! backend (`sqlite` now, PostgreSQL with `FOR UPDATE SKIP LOCKED` next).
 
+mod fields;
 pub mod sqlite;
+
+pub use fields::{FieldRecord, FieldRepo};
 
 use async_trait::async_trait;
 
@@ -167,7 +170,7 @@ pub trait JobQueue: Send + Sync {
 
 /// Everything the service needs from its database.
 #[async_trait]
-pub trait Repo: UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue {
+pub trait Repo: UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;
 }

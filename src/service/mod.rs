@@ -96,6 +96,9 @@ fn worker_name() -> String {
 /// `motcua serve` (`api = true`) and `motcua worker` (`api = false`). Returns after a
 /// graceful shutdown.
 pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
+    // Broken models or pipelines stop start-up, before anything listens or claims jobs.
+    let defs = crate::extract::Definitions::load_for_run(&cfg.extract)
+        .map_err(|e| anyhow::anyhow!("invalid document models or pipelines:\n{e}"))?;
     let b = open(&cfg).await?;
     let metrics = install_metrics();
     let wake = Arc::new(Notify::new());
@@ -108,7 +111,11 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
             },
             b.repo.clone(),
             b.store.clone(),
-            Arc::new(Processor::new(cfg.clone())),
+            Arc::new(Processor::with_extractor(
+                cfg.clone(),
+                defs.extractor.clone(),
+            )),
+            defs.procedures.clone(),
             wake.clone(),
         )?)
     } else {
@@ -129,6 +136,7 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
             cfg: Arc::new(cfg),
             wake,
             metrics,
+            defs: defs.clone(),
         };
         axum::serve(listener, intake::router(state))
             .with_graceful_shutdown(stop.clone().cancelled_owned())

@@ -4,6 +4,7 @@
 //! two writers queue on `busy_timeout` instead of failing on a read→write upgrade.
 
 mod dossiers;
+mod fields;
 mod jobs;
 
 use std::path::Path;

@@ -1,0 +1,103 @@
+//! Values from closed lists: sex, ethnic group, nationality.
+
+use super::lists::{ETHNIC_GROUPS, NATIONALITIES, SEXES};
+use super::{Norm, Reason, tidy};
+use crate::extract::fold::fold;
+use crate::text::nfc;
+
+/// Exact spelling (any case) is proven. A spelling equal without diacritics to exactly one entry
+/// is repaired to it (OCR loses and confuses marks) and proven too, since the list is closed and
+/// the folded forms of its entries differ.
+fn closed(raw: &str, list: &[&[&str]], what: &str) -> Result<Norm, Reason> {
+    let v = tidy(raw);
+    if v.is_empty() {
+        return Err("empty".into());
+    }
+    let lower = nfc(&v).to_lowercase();
+    for entry in list {
+        if entry.iter().any(|s| nfc(s).to_lowercase() == lower) {
+            let canon = entry[0].to_string();
+            let mut n = Norm::checked(canon.clone());
+            if canon.to_lowercase() != lower {
+                n.repair = Some(format!("{v} → {canon}"));
+            }
+            return Ok(n);
+        }
+    }
+    let key = fold(&v);
+    let hits: Vec<&[&str]> = list
+        .iter()
+        .copied()
+        .filter(|e| e.iter().any(|s| fold(s) == key))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(Norm {
+            value: one[0].to_string(),
+            repair: Some(format!("{v} → {}", one[0])),
+            checked: true,
+        }),
+        [] => Err(format!("{v:?} is not a known {what}")),
+        _ => Err(format!("{v:?} could be more than one {what}")),
+    }
+}
+
+pub fn sex(raw: &str) -> Result<Norm, Reason> {
+    closed(raw, SEXES, "sex")
+}
+
+pub fn ethnicity(raw: &str) -> Result<Norm, Reason> {
+    closed(raw, ETHNIC_GROUPS, "ethnic group")
+}
+
+/// Việt Nam is proven; another nationality is kept as written, unchecked.
+pub fn nationality(raw: &str) -> Result<Norm, Reason> {
+    closed(raw, NATIONALITIES, "nationality").or_else(|_| {
+        let v = tidy(raw);
+        if v.chars().any(|c| c.is_ascii_digit()) || v.is_empty() {
+            Err(format!("{v:?} is not a nationality"))
+        } else {
+            Ok(Norm::unchecked(v))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sex_good_and_bad() {
+        assert_eq!(sex("Nữ").unwrap().value, "Nữ");
+        assert_eq!(sex("NAM").unwrap().value, "Nam");
+        let r = sex("Nu").unwrap();
+        assert_eq!((r.value.as_str(), r.checked), ("Nữ", true));
+        assert!(r.repair.is_some());
+        assert!(sex("Nừa").is_err());
+        assert!(sex("").is_err());
+    }
+
+    #[test]
+    fn ethnicity_good_and_bad() {
+        assert_eq!(ethnicity("H'Mông").unwrap().value, "H'Mông");
+        assert_eq!(ethnicity("Mông").unwrap().value, "H'Mông");
+        assert_eq!(ethnicity("Tay").unwrap().value, "Tày");
+        // Folded spellings that fit two entries are refused, not guessed.
+        let list: &[&[&str]] = &[&["Tày"], &["Tây"]];
+        assert!(
+            closed("Tay", list, "group")
+                .unwrap_err()
+                .contains("more than one")
+        );
+        assert_eq!(ethnicity("Thai").unwrap().value, "Thái");
+        assert!(ethnicity("Klingon").is_err());
+    }
+
+    #[test]
+    fn nationality_good_and_bad() {
+        let v = nationality("Viet Nam").unwrap();
+        assert_eq!((v.value.as_str(), v.checked), ("Việt Nam", true));
+        let other = nationality("Lào").unwrap();
+        assert!(!other.checked);
+        assert!(nationality("12").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! Extracted fields and review flags of a dossier.
+
+use async_trait::async_trait;
+
+use super::RepoResult;
+use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, Millis};
+use crate::extract::crosscheck::ReviewFlag;
+
+/// A stored field.
+#[derive(Debug, Clone)]
+pub struct FieldRecord {
+    pub id: i64,
+    pub attachment: AttachmentId,
+    pub model: String,
+    pub field: ExtractedField,
+    pub updated_at: Millis,
+}
+
+#[async_trait]
+pub trait FieldRepo: Send + Sync {
+    /// Replaces the OCR fields of an attachment (a retried job overwrites); fields a clerk
+    /// corrected are kept. `fields` are `(model, field)`.
+    async fn replace_ocr_fields(
+        &self,
+        dossier: DossierId,
+        attachment: AttachmentId,
+        fields: &[(String, ExtractedField)],
+    ) -> RepoResult<()>;
+    async fn dossier_fields(&self, dossier: DossierId) -> RepoResult<Vec<FieldRecord>>;
+    /// Sets a field's value as a clerk's (source `clerk`, validation `unchecked`) with an audit
+    /// row; `None` when the field is not in the dossier.
+    async fn correct_field(
+        &self,
+        dossier: DossierId,
+        field: i64,
+        value: &str,
+        actor: &Actor,
+    ) -> RepoResult<Option<FieldRecord>>;
+    /// Replaces the dossier's review flags with the latest cross-document checks.
+    async fn replace_flags(&self, dossier: DossierId, flags: &[ReviewFlag]) -> RepoResult<()>;
+    async fn dossier_flags(&self, dossier: DossierId) -> RepoResult<Vec<ReviewFlag>>;
+    /// The dossier's procedure code, which selects its pipeline.
+    async fn dossier_procedure(&self, dossier: DossierId) -> RepoResult<Option<String>>;
+}

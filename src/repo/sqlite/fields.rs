@@ -1,0 +1,223 @@
+//! Fields and review flags (SQLite).
+
+use async_trait::async_trait;
+use sqlx::FromRow;
+
+use super::{Audit, SqliteRepo};
+use crate::domain::{
+    Actor, AttachmentId, DossierId, ExtractedField, FieldSource, Validation, ValidationStatus,
+    now_millis,
+};
+use crate::extract::crosscheck::ReviewFlag;
+use crate::repo::{FieldRecord, FieldRepo, RepoError, RepoResult};
+
+#[derive(FromRow)]
+struct FieldRow {
+    id: i64,
+    attachment_id: i64,
+    page_idx: i64,
+    model: String,
+    name: String,
+    value: Option<String>,
+    raw: String,
+    confidence: f64,
+    #[sqlx(rename = "box")]
+    bbox: Option<String>,
+    source: String,
+    validation: String,
+    notes: String,
+    repair: Option<String>,
+    updated_at: i64,
+}
+
+impl TryFrom<FieldRow> for FieldRecord {
+    type Error = RepoError;
+    fn try_from(r: FieldRow) -> Result<Self, RepoError> {
+        let bad = |what: &str| RepoError::Db(format!("field {}: bad {what}", r.id));
+        Ok(FieldRecord {
+            id: r.id,
+            attachment: AttachmentId(r.attachment_id),
+            model: r.model,
+            updated_at: r.updated_at,
+            field: ExtractedField {
+                name: r.name,
+                value: r.value,
+                raw: r.raw,
+                confidence: r.confidence as f32,
+                page: r.page_idx as usize,
+                bbox: match &r.bbox {
+                    Some(b) => Some(serde_json::from_str(b).map_err(|_| bad("box"))?),
+                    None => None,
+                },
+                source: match r.source.as_str() {
+                    "clerk" => FieldSource::Clerk,
+                    _ => FieldSource::Ocr,
+                },
+                validation: Validation {
+                    status: ValidationStatus::parse(&r.validation)
+                        .ok_or_else(|| bad("validation"))?,
+                    notes: serde_json::from_str(&r.notes).map_err(|_| bad("notes"))?,
+                    repair: r.repair,
+                },
+            },
+        })
+    }
+}
+
+const FIELD_COLS: &str = "id, attachment_id, page_idx, model, name, value, raw, confidence, box,
+    source, validation, notes, repair, updated_at";
+
+#[async_trait]
+impl FieldRepo for SqliteRepo {
+    async fn replace_ocr_fields(
+        &self,
+        dossier: DossierId,
+        attachment: AttachmentId,
+        fields: &[(String, ExtractedField)],
+    ) -> RepoResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM fields WHERE attachment_id = ? AND source = 'ocr'")
+            .bind(attachment.0)
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for (model, f) in fields {
+            let bbox = f
+                .bbox
+                .map(|b| serde_json::to_string(&b).unwrap_or_default());
+            let notes = serde_json::to_string(&f.validation.notes).unwrap_or_else(|_| "[]".into());
+            // A clerk's correction of the same field stays.
+            sqlx::query(
+                "INSERT INTO fields (dossier_id, attachment_id, page_idx, model, name, value, raw,
+                     confidence, box, source, validation, notes, repair, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ocr', ?, ?, ?, ?, ?)
+                 ON CONFLICT (attachment_id, page_idx, name) DO NOTHING",
+            )
+            .bind(dossier.0)
+            .bind(attachment.0)
+            .bind(f.page as i64)
+            .bind(model)
+            .bind(&f.name)
+            .bind(&f.value)
+            .bind(&f.raw)
+            .bind(f64::from(f.confidence))
+            .bind(bbox)
+            .bind(f.validation.status.as_str())
+            .bind(notes)
+            .bind(&f.validation.repair)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dossier_fields(&self, dossier: DossierId) -> RepoResult<Vec<FieldRecord>> {
+        let rows: Vec<FieldRow> = sqlx::query_as(&format!(
+            "SELECT {FIELD_COLS} FROM fields WHERE dossier_id = ? ORDER BY attachment_id, page_idx, id"
+        ))
+        .bind(dossier.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(FieldRecord::try_from).collect()
+    }
+
+    async fn correct_field(
+        &self,
+        dossier: DossierId,
+        field: i64,
+        value: &str,
+        actor: &Actor,
+    ) -> RepoResult<Option<FieldRecord>> {
+        let mut tx = self.write_tx().await?;
+        let before: Option<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT value, attachment_id FROM fields WHERE id = ? AND dossier_id = ?",
+        )
+        .bind(field)
+        .bind(dossier.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((old, attachment)) = before else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE fields SET value = ?, source = 'clerk', validation = 'unchecked',
+                 notes = '[\"corrected by a clerk\"]', repair = NULL, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(value)
+        .bind(now_millis())
+        .bind(field)
+        .execute(&mut *tx)
+        .await?;
+        Audit {
+            actor,
+            action: "field.correct",
+            unit: None,
+            dossier: Some(dossier),
+            attachment: Some(AttachmentId(attachment)),
+            detail: Some(serde_json::json!({"field": field, "from": old, "to": value}).to_string()),
+        }
+        .insert(&mut tx)
+        .await?;
+        let row: FieldRow =
+            sqlx::query_as(&format!("SELECT {FIELD_COLS} FROM fields WHERE id = ?"))
+                .bind(field)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
+    }
+
+    async fn replace_flags(&self, dossier: DossierId, flags: &[ReviewFlag]) -> RepoResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM review_flags WHERE dossier_id = ?")
+            .bind(dossier.0)
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for f in flags {
+            sqlx::query(
+                "INSERT INTO review_flags (dossier_id, code, check_name, message, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(dossier.0)
+            .bind(&f.code)
+            .bind(&f.check)
+            .bind(&f.message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dossier_flags(&self, dossier: DossierId) -> RepoResult<Vec<ReviewFlag>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT code, check_name, message FROM review_flags WHERE dossier_id = ? ORDER BY id",
+        )
+        .bind(dossier.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(code, check, message)| ReviewFlag {
+                code,
+                check,
+                message,
+            })
+            .collect())
+    }
+
+    async fn dossier_procedure(&self, dossier: DossierId) -> RepoResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT procedure FROM dossiers WHERE id = ?")
+                .bind(dossier.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
