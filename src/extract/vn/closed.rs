@@ -55,9 +55,24 @@ pub fn nationality(raw: &str) -> Result<Norm, Reason> {
         let v = tidy(raw);
         if v.chars().any(|c| c.is_ascii_digit()) || v.is_empty() {
             Err(format!("{v:?} is not a nationality"))
+        } else if let Some(n) = near_viet_nam(&v) {
+            Ok(n)
         } else {
             Ok(Norm::unchecked(v))
         }
+    })
+}
+
+/// Nearly every form states Việt Nam, and OCR drops or doubles a letter of it (`ViệNm`,
+/// `Việ Nam`, `Việt Nam mm`). Within two edits of it (no other nationality is) the value is
+/// repaired, but left unchecked: an edit distance proves nothing.
+fn near_viet_nam(v: &str) -> Option<Norm> {
+    let key = fold(v);
+    let target = "vietnam";
+    (key.chars().count() >= 5 && strsim::levenshtein(&key, target) <= 2).then(|| Norm {
+        value: "Việt Nam".into(),
+        repair: Some(format!("{v} → Việt Nam")),
+        checked: false,
     })
 }
 
@@ -99,5 +114,13 @@ mod tests {
         let other = nationality("Lào").unwrap();
         assert!(!other.checked);
         assert!(nationality("12").is_err());
+        for near in ["ViệNm", "Việ Nam", "Việt Nam mm"] {
+            let n = nationality(near).unwrap();
+            assert_eq!((n.value.as_str(), n.checked), ("Việt Nam", false), "{near}");
+            assert!(n.repair.is_some());
+        }
+        for far in ["Việt Kiều Pháp", "Nhật Bản"] {
+            assert_eq!(nationality(far).unwrap().value, far);
+        }
     }
 }
