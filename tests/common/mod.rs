@@ -86,3 +86,4 @@ fn cer_counts_edits() {
     assert!((cer("abcd", "abxd") - 0.25).abs() < 1e-12);
     assert_eq!(cer("Việt", "Viet"), 0.25);
 }
+pub mod backends;
