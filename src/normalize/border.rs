@@ -4,7 +4,8 @@
 //! the page into blocks in odd places.
 //!
 //! Background is what is dark and connected to the image edge (flood fill on a small copy, the
-//! threshold from Otsu). The page is the rows and columns that hold enough of everything else.
+//! threshold from Otsu). The page is the rows and columns that hold enough of everything else,
+//! and what is painted is what lies outside the convex hull of the page's pixels.
 
 use fast_image_resize::FilterType;
 use image::GrayImage;
@@ -74,6 +75,7 @@ pub fn find_page(gray: &GrayImage) -> Option<PageArea> {
     if ((x1 - x0) * (y1 - y0)) as f32 <= MIN_PAGE_AREA * (sw * sh) as f32 {
         return None;
     }
+    let background = outside_convex_page(&background, sw, (x0, x1), (y0, y1));
     let mut page_hist = [0u32; 256];
     for (v, _) in small
         .as_raw()
@@ -199,6 +201,87 @@ fn flood_from_edges(small: &GrayImage, dark: u8) -> Vec<bool> {
     bg
 }
 
+/// The background as everything outside the convex hull of the page's pixels in the page box.
+/// A sheet of paper is convex; the flood fill is not: where a photo's shadow darkens the margin,
+/// it runs in from the desk along the text lines that reach the edge, and painting those bites
+/// would erase the last words of the lines.
+fn outside_convex_page(
+    background: &[bool],
+    w: usize,
+    (x0, x1): (u32, u32),
+    (y0, y1): (u32, u32),
+) -> Vec<bool> {
+    let h = background.len() / w;
+    let mut points = Vec::new();
+    for y in y0 as usize..y1 as usize {
+        let row = &background[y * w..][x0 as usize..x1 as usize];
+        if let (Some(a), Some(b)) = (row.iter().position(|&b| !b), row.iter().rposition(|&b| !b)) {
+            points.push((x0 as i64 + a as i64, y as i64));
+            points.push((x0 as i64 + b as i64, y as i64));
+        }
+    }
+    let hull = convex_hull(points);
+    let mut out = vec![true; background.len()];
+    for y in 0..h {
+        let yf = y as f64;
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (i, &(ax, ay)) in hull.iter().enumerate() {
+            let (bx, by) = hull[(i + 1) % hull.len()];
+            let (ay, by, ax, bx) = (ay as f64, by as f64, ax as f64, bx as f64);
+            if (ay.min(by)..=ay.max(by)).contains(&yf) {
+                let x = if ay == by {
+                    lo = lo.min(ax.min(bx));
+                    ax.max(bx)
+                } else {
+                    ax + (bx - ax) * (yf - ay) / (by - ay)
+                };
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+        }
+        if lo > hi {
+            continue;
+        }
+        let (lo, hi) = (
+            lo.round().max(0.0) as usize,
+            (hi.round() as usize).min(w - 1),
+        );
+        out[y * w + lo..=y * w + hi].fill(false);
+    }
+    out
+}
+
+/// Andrew's monotone chain; counter-clockwise, no repeated end point.
+fn convex_hull(mut p: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    p.sort_unstable();
+    p.dedup();
+    if p.len() < 3 {
+        return p;
+    }
+    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * p.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let it: Box<dyn Iterator<Item = &(i64, i64)>> = if pass == 0 {
+            Box::new(p.iter())
+        } else {
+            Box::new(p.iter().rev())
+        };
+        for &q in it {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0
+            {
+                hull.pop();
+            }
+            hull.push(q);
+        }
+        hull.pop();
+    }
+    hull
+}
+
 fn dilate(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
     let mut out = mask.to_vec();
     for y in 0..h {
@@ -270,6 +353,38 @@ mod tests {
             })
             .count();
         assert_eq!(text, expected_text);
+    }
+
+    #[test]
+    fn lines_reaching_a_shaded_page_edge_are_not_painted_out() {
+        // Part of the page's right margin lies in a shadow as dark as the desk, and the text
+        // lines run into it: the flood from the desk enters the page along them there.
+        let text = |x: u32, y: u32| (y % 40) < 12 && (300..985).contains(&x) && x % 9 < 6;
+        let on_page = |x: u32, y: u32| (200..1000).contains(&x) && (100..800).contains(&y);
+        let img = GrayImage::from_fn(1200, 900, |x, y| {
+            let lines = (160..760).contains(&y) && text(x, y);
+            Luma([match (on_page(x, y), lines) {
+                (true, true) => 20,
+                (true, false) if x >= 960 && (300..600).contains(&y) => 70,
+                (true, false) => 215,
+                (false, _) => 60,
+            }])
+        });
+        let page = find_page(&img).expect("a page on a desk");
+        let c = page.crop;
+        let mut cut = image::imageops::crop_imm(&img, c.x, c.y, c.w, c.h).to_image();
+        page.paint(&mut cut, 1.0);
+        let left = cut.pixels().filter(|p| p.0[0] < 50).count();
+        let drawn = img.pixels().filter(|p| p.0[0] < 50).count();
+        assert_eq!(left, drawn, "every text pixel survives the painting");
+    }
+
+    #[test]
+    fn hull_of_a_square_with_a_bite() {
+        let mut p = vec![(0, 0), (10, 0), (10, 10), (0, 10), (5, 5), (9, 5), (2, 8)];
+        p.push((10, 5));
+        let h = convex_hull(p);
+        assert_eq!(h, vec![(0, 0), (10, 0), (10, 10), (0, 10)]);
     }
 
     #[test]
