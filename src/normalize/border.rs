@@ -16,6 +16,8 @@ use super::{Rect, resize_with};
 const SMALL_SIDE: u32 = 600;
 /// A row or column belongs to the page when this fraction of it is not background.
 const PAGE_PROFILE: f32 = 0.05;
+/// Background is at most this much brighter than the brightest tenth of the image's edge.
+const DESK_MARGIN: u8 = 30;
 /// A page smaller than this fraction of the image is not believed (a dark document, not a desk).
 const MIN_PAGE_AREA: f32 = 0.2;
 
@@ -48,7 +50,9 @@ pub fn find_page(gray: &GrayImage) -> Option<PageArea> {
     for &v in small.as_raw() {
         hist[v as usize] += 1;
     }
-    let dark = otsu(&hist);
+    // A photo's page can be dimmer in a far corner than Otsu's split between desk and paper;
+    // it is still brighter than the desk seen at the image's edge.
+    let dark = otsu(&hist).min(border_level(&small).saturating_add(DESK_MARGIN));
     let background = flood_from_edges(&small, dark);
     let (sw, sh) = (sw as usize, sh as usize);
     let mut rows = vec![0u32; sh];
@@ -136,6 +140,28 @@ impl PageArea {
         }
         let _ = h;
     }
+}
+
+/// The 90th percentile of the image's outermost pixels: how bright the desk or lid gets.
+fn border_level(small: &GrayImage) -> u8 {
+    let (w, h) = small.dimensions();
+    let mut hist = [0u32; 256];
+    for x in 0..w {
+        hist[small.get_pixel(x, 0).0[0] as usize] += 1;
+        hist[small.get_pixel(x, h - 1).0[0] as usize] += 1;
+    }
+    for y in 0..h {
+        hist[small.get_pixel(0, y).0[0] as usize] += 1;
+        hist[small.get_pixel(w - 1, y).0[0] as usize] += 1;
+    }
+    let n: u32 = hist.iter().sum();
+    let mut acc = 0;
+    (0..=255u8)
+        .find(|&v| {
+            acc += hist[v as usize];
+            acc * 10 >= n * 9
+        })
+        .unwrap_or(255)
 }
 
 /// Otsu's threshold: the brightness that best splits the histogram in two classes.
@@ -343,9 +369,10 @@ mod tests {
         page.paint(&mut cut, 1.0);
         // Desk left in the bottom-left corner (the page leans right) is paper now; text stays.
         assert!(cut.get_pixel(2, c.h - 3).0[0] >= 210);
-        let text = cut.pixels().filter(|p| p.0[0] < 100).count();
-        let before = img.pixels().filter(|p| p.0[0] < 100).count();
-        assert!(text > 0 && text < before);
+        let text = cut.pixels().filter(|p| p.0[0] < 45).count();
+        // Of the desk inside the page's box, at most a sliver along the slanted edge is left.
+        let desk = cut.pixels().filter(|p| (50..70).contains(&p.0[0])).count();
+        assert!(desk < (c.w * c.h / 1000) as usize, "{desk}");
         let expected_text = (0..900u32)
             .flat_map(|y| (0..1200u32).map(move |x| (x, y)))
             .filter(|&(x, y)| {
@@ -372,6 +399,31 @@ mod tests {
         });
         let page = find_page(&img).expect("a page on a desk");
         let c = page.crop;
+        let mut cut = image::imageops::crop_imm(&img, c.x, c.y, c.w, c.h).to_image();
+        page.paint(&mut cut, 1.0);
+        let left = cut.pixels().filter(|p| p.0[0] < 50).count();
+        let drawn = img.pixels().filter(|p| p.0[0] < 50).count();
+        assert_eq!(left, drawn, "every text pixel survives the painting");
+    }
+
+    #[test]
+    fn a_dim_corner_of_the_page_is_page_not_desk() {
+        // Light falls off towards the bottom right: that corner of the paper is darker than the
+        // split between desk and paper, but well above the desk.
+        let text = |x: u32, y: u32| (y % 40) < 12 && (300..985).contains(&x) && x % 9 < 6;
+        let img = GrayImage::from_fn(1200, 900, |x, y| {
+            let on_page = (200..1000).contains(&x) && (100..800).contains(&y);
+            let lines = (160..760).contains(&y) && text(x, y);
+            let falloff = ((x + y).saturating_sub(1000) as f32 * 0.17) as u8;
+            Luma([match (on_page, lines) {
+                (true, true) => 20,
+                (true, false) => 225 - falloff,
+                (false, _) => 60,
+            }])
+        });
+        let page = find_page(&img).expect("a page on a desk");
+        let c = page.crop;
+        assert!(c.x + c.w >= 995 && c.y + c.h >= 795, "{c:?}");
         let mut cut = image::imageops::crop_imm(&img, c.x, c.y, c.w, c.h).to_image();
         page.paint(&mut cut, 1.0);
         let left = cut.pixels().filter(|p| p.0[0] < 50).count();
