@@ -776,6 +776,56 @@ mod tests {
     }
 
     #[test]
+    fn the_s3_store_comes_from_the_environment_and_is_checked() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("MOTCUA__STORE__KIND", "s3"),
+                ("MOTCUA__STORE__BUCKET", "motcua"),
+                ("MOTCUA__STORE__ENDPOINT", "http://127.0.0.1:8333"),
+            ]),
+        )
+        .unwrap();
+        let StoreConfig::S3(s3) = &c.store else {
+            panic!("{:?}", c.store)
+        };
+        assert_eq!(s3.bucket, "motcua");
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.part_size_bytes, 8 * 1024 * 1024);
+        assert_eq!(c.fs_store_root(), None);
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("backend = \"s3\""), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+
+        let bad = Config::load_with_env(
+            None,
+            env(&[
+                ("MOTCUA__STORE__BACKEND", "s3"),
+                ("MOTCUA__STORE__BUCKET", "Not_A_Bucket"),
+                ("MOTCUA__STORE__ENDPOINT", "ftp://x"),
+                ("MOTCUA__STORE__PART_SIZE_BYTES", "1048576"),
+                ("MOTCUA__STORE__PREFIX", "../up"),
+            ]),
+        );
+        let Err(ConfigError::Invalid(errs)) = bad else {
+            panic!("{bad:?}")
+        };
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        // The bucket is required.
+        assert!(Config::load_with_env(None, env(&[("MOTCUA__STORE__KIND", "s3")])).is_err());
+        // Originals are copied with CopyObject: at most 5 GiB.
+        let mut c = c.clone();
+        c.limits.max_file_bytes = 6 << 30;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
     fn backends_are_tagged_and_round_trip() {
         let c = Config::default();
         let text = toml::to_string_pretty(&c).unwrap();
