@@ -183,16 +183,6 @@ impl S3Store {
         Ok(store)
     }
 
-    /// The SDK client (operations and tests: listings, lifecycle rules).
-    pub fn client(&self) -> &Client {
-        &self.t.client
-    }
-
-    /// The object key of a blob key (with the prefix).
-    pub fn object_key(&self, key: &BlobKey) -> String {
-        self.t.key(key.as_str())
-    }
-
     /// Creates the bucket if it does not exist.
     async fn ensure_bucket(&self, region: &str) -> Result<(), StoreError> {
         let t = &self.t;
