@@ -235,6 +235,8 @@ pub struct ServerConfig {
     pub allow_anonymous_dossiers: bool,
     /// On SIGTERM/SIGINT, in-flight jobs get this long to finish before their claims are released.
     pub shutdown_grace_secs: u64,
+    /// `Retry-After` of a 503 (database or blob store unreachable): when clients should try again.
+    pub retry_after_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -246,6 +248,7 @@ impl Default for ServerConfig {
             max_files_per_request: 100,
             allow_anonymous_dossiers: true,
             shutdown_grace_secs: 30,
+            retry_after_secs: 5,
         }
     }
 }
@@ -319,11 +322,13 @@ impl Default for SqliteConfig {
     }
 }
 
-/// Blob store backend; only the local filesystem for now (S3 comes later).
+/// Blob store backend: the local filesystem (default) or an S3-compatible object store.
+/// `kind` is accepted for `backend` (`MOTCUA__STORE__KIND=s3`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "backend", rename_all = "lowercase")]
 pub enum StoreConfig {
     Fs(FsStoreConfig),
+    S3(S3StoreConfig),
 }
 
 impl Default for StoreConfig {
@@ -337,6 +342,131 @@ impl Default for StoreConfig {
 pub struct FsStoreConfig {
     /// Root folder; `None`: `<server.data_dir>/blobs`.
     pub root: Option<PathBuf>,
+}
+
+/// An S3-compatible object store (AWS S3, SeaweedFS, MinIO, Ceph RGW). Credentials come from
+/// the standard AWS chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profile, web identity,
+/// instance role), never from this file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3StoreConfig {
+    pub bucket: String,
+    /// Custom endpoint of an on-premise store, e.g. `http://10.0.0.5:8333`; `None`: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Path-style URLs (`endpoint/bucket/key`); `None`: on when `endpoint` is set.
+    pub force_path_style: Option<bool>,
+    /// Prepended to every key (`motcua/` keeps a shared bucket tidy); empty: none.
+    pub prefix: String,
+    /// Multipart part size of a streamed original; each upload in progress buffers one part.
+    /// Files up to this size go in one PUT. S3 requires at least 5 MiB.
+    pub part_size_bytes: u64,
+    /// Attempts per S3 request (1: no retry); transient errors back off exponentially.
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// One attempt of one request (a part upload included).
+    pub attempt_timeout_ms: u64,
+    /// One request with all its retries.
+    pub operation_timeout_ms: u64,
+    /// Create the bucket at start-up if it is missing (development and tests).
+    pub create_bucket: bool,
+    /// At start-up, temp objects and unfinished multipart uploads under `tmp/` older than this
+    /// are removed (leftovers of a crash); 0: never. A bucket lifecycle rule on `tmp/` does the
+    /// same without a restart.
+    pub sweep_tmp_after_secs: u64,
+}
+
+impl Default for S3StoreConfig {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            endpoint: None,
+            region: "us-east-1".into(),
+            force_path_style: None,
+            prefix: String::new(),
+            part_size_bytes: 8 * 1024 * 1024,
+            max_attempts: 3,
+            initial_backoff_ms: 200,
+            max_backoff_ms: 5_000,
+            connect_timeout_ms: 3_000,
+            attempt_timeout_ms: 60_000,
+            operation_timeout_ms: 300_000,
+            create_bucket: false,
+            sweep_tmp_after_secs: 24 * 3600,
+        }
+    }
+}
+
+/// S3's smallest multipart part (all but the last).
+pub const S3_MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+/// Largest object CopyObject copies (originals are copied from their temp key).
+pub const S3_MAX_COPY_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+impl S3StoreConfig {
+    fn problems(&self, max_file_bytes: u64, errs: &mut Vec<String>) {
+        let bucket_ok = (3..=63).contains(&self.bucket.len())
+            && self
+                .bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            errs.push(format!(
+                "store.bucket must be an S3 bucket name (3-63 of a-z 0-9 . -), got {:?}",
+                self.bucket
+            ));
+        }
+        if self
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| !(e.starts_with("http://") || e.starts_with("https://")))
+        {
+            errs.push("store.endpoint must be an http:// or https:// URL".to_string());
+        }
+        if self.region.trim().is_empty() {
+            errs.push("store.region must not be empty".to_string());
+        }
+        let prefix_ok = self.prefix.is_empty()
+            || self.prefix.trim_end_matches('/').split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+            });
+        if !prefix_ok {
+            errs.push(format!(
+                "store.prefix must be folders of [A-Za-z0-9._-] separated by /, got {:?}",
+                self.prefix
+            ));
+        }
+        if !(S3_MIN_PART_BYTES..=S3_MAX_COPY_BYTES).contains(&self.part_size_bytes) {
+            errs.push("store.part_size_bytes must be within 5 MiB..=5 GiB".to_string());
+        }
+        if max_file_bytes > S3_MAX_COPY_BYTES {
+            errs.push(
+                "limits.max_file_bytes must be <= 5 GiB with the S3 store (originals are copied with CopyObject)"
+                    .to_string(),
+            );
+        }
+        if self.max_attempts == 0 || self.initial_backoff_ms > self.max_backoff_ms {
+            errs.push(
+                "store.max_attempts must be > 0 and store.initial_backoff_ms <= store.max_backoff_ms"
+                    .to_string(),
+            );
+        }
+        if self.connect_timeout_ms == 0
+            || self.attempt_timeout_ms == 0
+            || self.operation_timeout_ms < self.attempt_timeout_ms
+        {
+            errs.push(
+                "store timeouts must be > 0 and store.operation_timeout_ms >= store.attempt_timeout_ms"
+                    .to_string(),
+            );
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -399,6 +529,11 @@ impl Config {
         // `[db]` or `MOTCUA__DB__PATH` alone means the default backend.
         for (section, backend) in [("db", "sqlite"), ("store", "fs")] {
             if let Some(t) = table.get_mut(section).and_then(toml::Value::as_table_mut) {
+                if !t.contains_key("backend")
+                    && let Some(kind) = t.remove("kind")
+                {
+                    t.insert("backend".into(), kind);
+                }
                 t.entry("backend")
                     .or_insert_with(|| toml::Value::String(backend.into()));
             }
@@ -429,13 +564,15 @@ impl Config {
         }
     }
 
-    /// Root of the filesystem blob store.
-    pub fn fs_store_root(&self) -> PathBuf {
+    /// Root of the filesystem blob store (`None` with another backend).
+    pub fn fs_store_root(&self) -> Option<PathBuf> {
         match &self.store {
-            StoreConfig::Fs(f) => f
-                .root
-                .clone()
-                .unwrap_or_else(|| self.server.data_dir.join("blobs")),
+            StoreConfig::Fs(f) => Some(
+                f.root
+                    .clone()
+                    .unwrap_or_else(|| self.server.data_dir.join("blobs")),
+            ),
+            StoreConfig::S3(_) => None,
         }
     }
 
@@ -531,6 +668,9 @@ impl Config {
         }
         if q.poll_ms == 0 {
             errs.push("queue.poll_ms must be > 0".to_string());
+        }
+        if let StoreConfig::S3(s3) = &self.store {
+            s3.problems(self.limits.max_file_bytes, &mut errs);
         }
         let DbConfig::Sqlite(db) = &self.db;
         if db.max_connections == 0 {
@@ -633,6 +773,56 @@ mod tests {
             Config::load_with_env(None, bad),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn the_s3_store_comes_from_the_environment_and_is_checked() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("MOTCUA__STORE__KIND", "s3"),
+                ("MOTCUA__STORE__BUCKET", "motcua"),
+                ("MOTCUA__STORE__ENDPOINT", "http://127.0.0.1:8333"),
+            ]),
+        )
+        .unwrap();
+        let StoreConfig::S3(s3) = &c.store else {
+            panic!("{:?}", c.store)
+        };
+        assert_eq!(s3.bucket, "motcua");
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.part_size_bytes, 8 * 1024 * 1024);
+        assert_eq!(c.fs_store_root(), None);
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("backend = \"s3\""), "{text}");
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+
+        let bad = Config::load_with_env(
+            None,
+            env(&[
+                ("MOTCUA__STORE__BACKEND", "s3"),
+                ("MOTCUA__STORE__BUCKET", "Not_A_Bucket"),
+                ("MOTCUA__STORE__ENDPOINT", "ftp://x"),
+                ("MOTCUA__STORE__PART_SIZE_BYTES", "1048576"),
+                ("MOTCUA__STORE__PREFIX", "../up"),
+            ]),
+        );
+        let Err(ConfigError::Invalid(errs)) = bad else {
+            panic!("{bad:?}")
+        };
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        // The bucket is required.
+        assert!(Config::load_with_env(None, env(&[("MOTCUA__STORE__KIND", "s3")])).is_err());
+        // Originals are copied with CopyObject: at most 5 GiB.
+        let mut c = c.clone();
+        c.limits.max_file_bytes = 6 << 30;
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -38,6 +38,8 @@ fn env_for(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         ("MOTCUA__SERVER__LISTEN".into(), "127.0.0.1:0".into()),
         ("RUST_LOG".into(), "info".into()),
     ];
+    // On S3 when `MOTCUA_TEST_S3_ENDPOINT` is set: the same tests, the other store.
+    env.extend(common::s3::store_env(dir));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
 }
@@ -353,7 +355,8 @@ fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_f
     assert_eq!(st, StatusCode::CONFLICT);
 
     // The client's file name never reached the store.
-    let names: Vec<String> = walk(&dir.path().join("blobs"));
+    let names = common::s3::stored_blobs(dir.path());
+    assert!(names.len() > n, "{names:?}");
     assert!(
         names
             .iter()
@@ -383,18 +386,6 @@ fn metrics(s: &Server) -> String {
         .unwrap()
         .text()
         .unwrap()
-}
-
-fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path().to_string_lossy().into_owned());
-        }
-    }
-    out
 }
 
 #[test]
@@ -599,7 +590,8 @@ fn limits_and_types_are_typed_errors() {
     // before a request failed stay unreferenced until a sweep removes them.)
     let (_, d) = get_dossier(&s, &ta, &code);
     assert_eq!(d["attachments"].as_array().unwrap().len(), 1, "{d}");
-    assert_eq!(walk(&dir.path().join("blobs/tmp")), Vec::<String>::new());
+    let blobs = common::s3::stored_blobs(dir.path());
+    assert!(blobs.iter().all(|k| !k.starts_with("tmp/")), "{blobs:?}");
     let health = client().get(format!("{}/readyz", s.url)).send().unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
@@ -769,4 +761,174 @@ fn fields_and_review_flags_come_with_the_dossier() {
         flags.iter().all(|f| f["code"] != "missing_attachment"),
         "{flags:#?}"
     );
+}
+
+/// A SeaweedFS of one test's own (own ports and folder), driven by `scripts/s3.sh`; stopped
+/// when dropped.
+struct OwnS3 {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl OwnS3 {
+    fn start(dir: PathBuf) -> OwnS3 {
+        let s3 = OwnS3 {
+            port: free_port_block(),
+            dir,
+        };
+        s3.script("start");
+        s3
+    }
+
+    fn script(&self, cmd: &str) {
+        assert!(self.run(cmd), "scripts/s3.sh {cmd}");
+    }
+
+    fn run(&self, cmd: &str) -> bool {
+        Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/s3.sh"))
+            .arg(cmd)
+            .env("MOTCUA_S3_PORT", self.port.to_string())
+            .env("MOTCUA_S3_DIR", &self.dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnS3 {
+    fn drop(&mut self) {
+        self.run("stop");
+    }
+}
+
+/// A port whose next four and their gRPC ports (+10000) are free too, as `weed mini` needs.
+fn free_port_block() -> u16 {
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    for _ in 0..200 {
+        let base = rand::random_range(20_000..29_000u16);
+        if (base..base + 5).all(|p| free(p) && free(p + 10_000)) {
+            return base;
+        }
+    }
+    panic!("no free block of ports for SeaweedFS");
+}
+
+/// The store goes down: an upload gets 503 + Retry-After and leaves nothing behind; a worker
+/// whose job hits the outage retries it later and waits for the store instead of using up the
+/// job's attempts; once the store is back the job completes.
+#[test]
+fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
+    let Some(_) = common::s3::endpoint_or_skip("an_s3_outage_is_a_503_with_retry_after_…") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ta, _) = two_units(dir.path());
+    let s3 = OwnS3::start(dir.path().join("seaweedfs"));
+    let bucket = "motcua-outage";
+    let mut env = common::s3::store_env_at(&s3.endpoint(), bucket);
+    env.extend(
+        [
+            ("MOTCUA__SERVER__RETRY_AFTER_SECS", "7"),
+            ("MOTCUA__STORE__MAX_ATTEMPTS", "2"),
+            ("MOTCUA__STORE__INITIAL_BACKOFF_MS", "50"),
+            ("MOTCUA__STORE__MAX_BACKOFF_MS", "100"),
+            ("MOTCUA__STORE__CONNECT_TIMEOUT_MS", "500"),
+            ("MOTCUA__QUEUE__BACKOFF_BASE_MS", "300"),
+            ("MOTCUA__QUEUE__BACKOFF_MAX_MS", "1000"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let with = |more: &[(&'static str, &'static str)]| {
+        let mut e: Vec<(String, String)> = env.clone();
+        e.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        e
+    };
+    let api_env = with(&[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let api_env: Vec<(&str, &str)> = api_env.iter().map(|(k, v)| (&**k, &**v)).collect();
+    let s = Server::start(dir.path(), &api_env);
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
+
+    s3.script("stop");
+    let r = auth(
+        client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
+        &ta,
+    )
+    .multipart(png())
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let e: Value = r.json().unwrap();
+    assert_eq!(e["error"]["code"], "unavailable", "{e}");
+    let (_, d) = get_dossier(&s, &ta, &code);
+    assert_eq!(d["attachments"], serde_json::json!([]), "nothing committed");
+    let ready = client().get(format!("{}/readyz", s.url)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    s3.script("start");
+    let (st, r) = upload(&s, &ta, &code, png());
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}\n{}", s.log());
+
+    // The store goes down before any worker reads the original.
+    s3.script("stop");
+    let worker_log = dir.path().join("worker.log");
+    let mut worker = Command::new(BIN)
+        .arg("worker")
+        .envs(env_for(dir.path(), &[]))
+        .envs(with(&[
+            ("MOTCUA__QUEUE__WORKERS", "1"),
+            // Starts although the store is down.
+            ("MOTCUA__STORE__CREATE_BUCKET", "false"),
+        ]))
+        .stderr(std::fs::File::create(&worker_log).unwrap())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let a = loop {
+        let (_, d) = get_dossier(&s, &ta, &code);
+        let a = d["attachments"][0].clone();
+        if a["job"]["attempts"] == 1 && a["job"]["state"] == "queued" {
+            break a;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{a:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let err = a["job"]["last_error"].as_str().unwrap_or_default();
+    assert!(err.contains("unavailable"), "{a:#}");
+    // The job may run again after 300 ms, but the worker waits for the store first.
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, d) = get_dossier(&s, &ta, &code);
+    assert_eq!(d["attachments"][0]["job"]["attempts"], 1, "{d:#}");
+    assert_eq!(d["attachments"][0]["status"], "queued", "{d:#}");
+
+    s3.script("start");
+    let d = wait_settled(&s, &ta, &code);
+    Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(worker.wait().unwrap().success());
+    let log = std::fs::read_to_string(&worker_log).unwrap();
+    let a = &d["attachments"][0];
+    assert_eq!(a["status"], "done", "{a:#}\n{log}");
+    assert_eq!(a["job"]["attempts"], 2, "{a:#}");
+    assert!(log.contains("blob store answers again"), "{log}");
+    let (st, pdf) = get_bytes(&s, &ta, a["links"]["pdf"].as_str().unwrap());
+    assert_eq!(st, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF"));
+
+    // Nothing half-written: the original and its PDF, no temp object, no pending upload.
+    let c = common::s3::client(&s3.endpoint());
+    let keys = common::s3::block_on(common::s3::keys_under(&c, bucket, ""));
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("originals/")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("derived/")), "{keys:?}");
+    let pending = common::s3::block_on(common::s3::pending_uploads(&c, bucket, ""));
+    assert!(pending.is_empty(), "{pending:?}");
 }

@@ -129,6 +129,11 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) => AppError::NotFound("blob"),
+            // 503 + Retry-After: the client sends again later; nothing was committed.
+            StoreError::Unavailable(m) => {
+                tracing::warn!("blob store unavailable: {m}");
+                AppError::Unavailable("the blob store cannot be reached; try again later".into())
+            }
             e => AppError::Internal(e.to_string()),
         }
     }

@@ -21,6 +21,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
@@ -47,6 +51,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.cfg.server.max_request_bytes).unwrap_or(usize::MAX);
+    let retry_after = HeaderValue::from(state.cfg.server.retry_after_secs);
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -70,6 +75,16 @@ pub fn router(state: AppState) -> Router {
             get(dossiers::pdf),
         )
         .fallback(|| async { AppError::NotFound("route") })
+        // Every 503 (database or store unreachable) tells clients when to come back.
+        .layer(middleware::map_response(move |mut r: Response| {
+            let retry_after = retry_after.clone();
+            async move {
+                if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    r.headers_mut().entry(RETRY_AFTER).or_insert(retry_after);
+                }
+                r
+            }
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -249,3 +249,64 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
     assert_eq!(corrected.field.value.as_deref(), Some("ĐINH MINH OANH"));
     assert_eq!(stored.len(), 2);
 }
+
+#[tokio::test]
+async fn an_unreachable_store_is_503_with_retry_after_and_commits_nothing() {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, SharedCredentialsProvider};
+
+    let mut cfg = Config::default();
+    cfg.server.retry_after_secs = 9;
+    let mut f = fixture(cfg).await;
+    // An S3 store on a port where nothing listens: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "k", "s", None, None, "test",
+        )))
+        .build();
+    let s3 = crate::config::S3StoreConfig {
+        bucket: "motcua".into(),
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+        max_attempts: 1,
+        sweep_tmp_after_secs: 0,
+        ..Default::default()
+    };
+    f.state.store = Arc::new(
+        crate::store::S3Store::with_sdk_config(&sdk, &s3)
+            .await
+            .unwrap(),
+    );
+
+    let r = router(f.state.clone())
+        .oneshot(streamed_upload(&f, 20_000))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["retry-after"], "9");
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable".into())
+    );
+    let r = router(f.state.clone())
+        .oneshot(
+            Request::get(format!("/api/v1/dossiers/{}", f.code))
+                .header("Authorization", format!("Bearer {}", f.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["attachments"], serde_json::json!([]), "nothing committed");
+    let r = router(f.state.clone())
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "9");
+}

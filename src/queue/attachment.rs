@@ -59,7 +59,7 @@ pub(super) async fn process(
         .store
         .get_bytes(&key)
         .await
-        .map_err(JobError::retry)?
+        .map_err(JobError::store)?
         .into();
 
     // CPU work on the page threads (pages of one file spread over all of them); the async
@@ -96,7 +96,7 @@ pub(super) async fn process(
     ctx.store
         .put_bytes(&pdf_key, Bytes::from(doc.pdf))
         .await
-        .map_err(JobError::retry)?;
+        .map_err(JobError::store)?;
     let pages: Vec<PageRecord> = doc
         .pages
         .iter()

@@ -48,6 +48,11 @@ pub enum JobError {
     /// The input is bad: the attachment fails with `code`, no retry.
     #[error("{code}: {message}")]
     Abort { code: String, message: String },
+    /// The blob store cannot be reached: retried like `Retry`, and the worker waits until the
+    /// store answers before it claims another job (an outage must not use up every job's
+    /// attempts).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl JobError {
@@ -55,10 +60,20 @@ impl JobError {
         JobError::Retry(e.to_string())
     }
 
+    /// A blob store error: `Unavailable` when it may pass, `Retry` otherwise.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            JobError::Unavailable(e.to_string())
+        } else {
+            JobError::Retry(e.to_string())
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             JobError::Retry(_) => "retry",
             JobError::Abort { code, .. } => code,
+            JobError::Unavailable(_) => "store_unavailable",
         }
     }
 }
@@ -93,10 +108,12 @@ impl RetryPolicy {
                 code: code.clone(),
                 message: message.clone(),
             },
-            JobError::Retry(e) if attempts >= self.max_attempts => FailOutcome::Dead {
-                error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
-            },
-            JobError::Retry(e) => FailOutcome::Retry {
+            JobError::Retry(e) | JobError::Unavailable(e) if attempts >= self.max_attempts => {
+                FailOutcome::Dead {
+                    error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
+                }
+            }
+            JobError::Retry(e) | JobError::Unavailable(e) => FailOutcome::Retry {
                 at: now + self.backoff_ms(attempts) as i64,
                 error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
             },
@@ -139,6 +156,12 @@ mod tests {
             FailOutcome::Retry { at: 1010, .. }
         ));
         assert!(matches!(p.outcome(4, &e, 10), FailOutcome::Dead { .. }));
+        let down = JobError::store(crate::store::StoreError::Unavailable("refused".into()));
+        assert_eq!(down.code(), "store_unavailable");
+        assert!(matches!(
+            p.outcome(2, &down, 10),
+            FailOutcome::Retry { at: 2010, .. }
+        ));
         let bad = JobError::Abort {
             code: "corrupt_file".into(),
             message: "cut".into(),

@@ -138,7 +138,11 @@ async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<N
             .claim(&worker, now, now + lease_ms, ctx.cfg.max_attempts)
             .await
         {
-            Ok(Some(job)) => run_job(&ctx, &worker, job).await,
+            Ok(Some(job)) => {
+                if run_job(&ctx, &worker, job).await {
+                    wait_for_store(&ctx, &worker, &stop).await;
+                }
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
@@ -154,6 +158,27 @@ async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<N
                 }
             }
         }
+    }
+}
+
+/// The blob store is down: probe it with growing pauses (the queue's backoff) before claiming
+/// again, so that an outage costs each job at most one attempt per worker.
+async fn wait_for_store(ctx: &Ctx, worker: &str, stop: &CancellationToken) {
+    let mut attempt = 1;
+    loop {
+        let pause = Duration::from_millis(ctx.policy.backoff_ms(attempt));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.cancelled() => return,
+        }
+        match ctx.store.check_writable().await {
+            Ok(()) => {
+                tracing::info!(worker, "blob store answers again; claiming jobs");
+                return;
+            }
+            Err(e) => tracing::warn!(worker, "blob store still unavailable: {e}"),
+        }
+        attempt += 1;
     }
 }
 
@@ -178,7 +203,8 @@ async fn heartbeat(ctx: Arc<Ctx>, worker: String, job: JobId, lost: Cancellation
     }
 }
 
-async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) {
+/// Runs one job; true when it failed because the blob store is unavailable.
+async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
     let started = Instant::now();
     metrics::histogram!("motcua_job_wait_seconds")
         .record((now_millis() - job.created_at).max(0) as f64 / 1e3);
@@ -213,11 +239,13 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) {
             metrics::histogram!("motcua_job_seconds").record(secs);
             metrics::counter!("motcua_jobs_completed_total").increment(1);
             tracing::info!(parent: &span, pages, seconds = format!("{secs:.2}"), "job done");
+            false
         }
         Some(Ok(Done::LostLease)) | None => {
             metrics::counter!("motcua_job_failures_total", "code" => "lease_lost", "outcome" => "dropped")
                 .increment(1);
             tracing::warn!(parent: &span, "lease lost; another worker owns the job, result dropped");
+            false
         }
         Some(Err(e)) => {
             let outcome = ctx.policy.outcome(job.attempts, &e, now_millis());
@@ -233,6 +261,7 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) {
                 // The lease will run out and the job will be tried again.
                 tracing::error!(parent: &span, "could not record the failure: {db}");
             }
+            matches!(e, JobError::Unavailable(_))
         }
     }
 }

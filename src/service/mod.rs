@@ -16,7 +16,7 @@ use crate::intake::{self, AppState};
 use crate::pipeline::Processor;
 use crate::queue::{WorkerPool, WorkerSettings};
 use crate::repo::{Repo, SqliteRepo};
-use crate::store::{BlobStore, FsStore};
+use crate::store::{BlobStore, FsStore, S3Store};
 
 /// The database and blob store the config names.
 pub struct Backends {
@@ -38,13 +38,18 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Backends> {
     };
     let store: Arc<dyn BlobStore> = match &cfg.store {
         StoreConfig::Fs(_) => {
-            let root = cfg.fs_store_root();
+            let root = cfg.fs_store_root().expect("fs store");
             Arc::new(
                 FsStore::open(&root)
                     .await
                     .with_context(|| format!("opening blob store {}", root.display()))?,
             )
         }
+        StoreConfig::S3(s3) => Arc::new(
+            S3Store::open(s3)
+                .await
+                .with_context(|| format!("opening S3 bucket {}", s3.bucket))?,
+        ),
     };
     Ok(Backends { repo, store })
 }

@@ -1,8 +1,9 @@
 //! Blob store for originals and derived files (searchable PDFs). Keys are derived from SHA-256
 //! hashes and validated, so no client-supplied name ever reaches a path or an object key.
-//! `fs` is the embedded default; an S3 implementation plugs in behind the same trait.
+//! `fs` is the embedded default; `s3` an S3-compatible object store behind the same trait.
 
 mod fs;
+mod s3;
 
 use std::pin::Pin;
 
@@ -11,6 +12,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
 pub use self::fs::FsStore;
+pub use self::s3::S3Store;
 
 /// A stream of a blob's bytes.
 pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -23,6 +25,20 @@ pub enum StoreError {
     NotFound(String),
     #[error("invalid blob key {0:?}")]
     InvalidKey(String),
+    /// The store cannot be reached or is overloaded right now (connection refused, timeout,
+    /// 5xx): worth trying again later.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+    /// The store refused the request (credentials, missing bucket, bad configuration).
+    #[error("blob store error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// May pass by itself: the caller should try again later, not give up.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
 }
 
 /// A validated key: lowercase ASCII segments of `[a-z0-9._-]`, no empty, `.` or `..` segment.

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real `motcua` binary.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
