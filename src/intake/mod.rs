@@ -70,6 +70,10 @@ pub fn router(state: AppState) -> Router {
             get(dossiers::pdf),
         )
         .fallback(|| async { AppError::NotFound("route") })
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            error::add_retry_after,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
