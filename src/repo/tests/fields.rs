@@ -5,7 +5,6 @@ use super::queue::{dossier, upload};
 use super::{Backend, on_every_backend};
 use crate::domain::{Actor, BBox, ExtractedField, FieldSource, Validation, ValidationStatus};
 use crate::extract::crosscheck::ReviewFlag;
-use crate::repo::FieldRepo;
 
 on_every_backend!(ocr_fields_are_replaced_and_clerk_corrections_stay);
 

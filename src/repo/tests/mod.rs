@@ -107,10 +107,6 @@ impl Deref for TestRepo {
 }
 
 impl TestRepo {
-    pub fn arc(&self) -> Arc<dyn Repo> {
-        self.repo.clone()
-    }
-
     /// The database URL (PostgreSQL only): more processes or pools on the same data.
     pub fn pg_url(&self) -> Option<&str> {
         match &self.raw {

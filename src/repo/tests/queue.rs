@@ -8,7 +8,7 @@ use crate::domain::{
     Actor, AttachmentId, AttachmentStatus, Dossier, DossierSource, JobState, NewAttachment,
     PageRecord,
 };
-use crate::repo::{DossierRepo, FailOutcome, JobQueue, NewDossier, NewJob, PgRepo, Repo, UnitRepo};
+use crate::repo::{FailOutcome, JobQueue, NewDossier, NewJob, PgRepo, Repo};
 
 on_every_backend!(
     a_single_upload_of_another_unit_is_claimed_before_a_big_backlog,
@@ -88,8 +88,8 @@ fn page(i: u32) -> PageRecord {
     }
 }
 
-async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(b: Backend) {
-    let repo = b.fresh().await;
+async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(backend: Backend) {
+    let repo = backend.fresh().await;
     let a = dossier(&*repo, "A").await;
     let b = dossier(&*repo, "B").await;
     upload(&*repo, &a, 0..200).await;
@@ -104,7 +104,7 @@ async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(b: Back
     assert_eq!(next.attachment_id, Some(single), "B's upload goes next");
 
     // With one worker (nothing running), the unit served longest ago still goes first.
-    let repo = b.fresh().await;
+    let repo = backend.fresh().await;
     let a = dossier(&*repo, "A").await;
     let b = dossier(&*repo, "B").await;
     upload(&*repo, &a, 0..50).await;
@@ -120,8 +120,8 @@ async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(b: Back
     assert_eq!(after.unit_id, a.unit_id);
 }
 
-async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(b: Backend) {
-    let repo = b.fresh().await;
+async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let t = crate::domain::now_millis() + 1000;
@@ -168,8 +168,8 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(b: B
     assert_eq!((job.state, job.attempts), (JobState::Done, 2));
 }
 
-async fn completing_twice_replaces_pages(b: Backend) {
-    let repo = b.fresh().await;
+async fn completing_twice_replaces_pages(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let t = crate::domain::now_millis() + 1000;
@@ -193,8 +193,8 @@ async fn completing_twice_replaces_pages(b: Backend) {
     assert_eq!(repo.count("SELECT COUNT(*) FROM pages").await, 3);
 }
 
-async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(b: Backend) {
-    let repo = b.fresh().await;
+async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     let ids = upload(&*repo, &d, 0..2).await;
     let t = crate::domain::now_millis() + 1000;
@@ -244,8 +244,8 @@ async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(b: Bac
     assert!(depth.contains(&(JobState::Dead, 1)) && depth.contains(&(JobState::Failed, 1)));
 }
 
-async fn released_claims_are_queued_again_without_counting_the_attempt(b: Backend) {
-    let repo = b.fresh().await;
+async fn released_claims_are_queued_again_without_counting_the_attempt(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     upload(&*repo, &d, 0..1).await;
     let t = crate::domain::now_millis() + 1000;
@@ -259,8 +259,8 @@ async fn released_claims_are_queued_again_without_counting_the_attempt(b: Backen
     assert_eq!((again.id, again.attempts), (j.id, 1));
 }
 
-async fn a_job_whose_worker_keeps_dying_is_dead_lettered(b: Backend) {
-    let repo = b.fresh().await;
+async fn a_job_whose_worker_keeps_dying_is_dead_lettered(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     upload(&*repo, &d, 0..1).await;
     let t = crate::domain::now_millis() + 1000;
@@ -272,8 +272,8 @@ async fn a_job_whose_worker_keeps_dying_is_dead_lettered(b: Backend) {
     assert_eq!(v[0].attachment.status, AttachmentStatus::Failed);
 }
 
-async fn same_bytes_in_the_same_dossier_are_one_attachment(b: Backend) {
-    let repo = b.fresh().await;
+async fn same_bytes_in_the_same_dossier_are_one_attachment(backend: Backend) {
+    let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     let first = upload(&*repo, &d, 0..2).await;
     let again = repo
@@ -297,10 +297,10 @@ async fn same_bytes_in_the_same_dossier_are_one_attachment(b: Backend) {
 /// every job is handed out exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_from_many_pools_never_hand_out_a_job_twice() {
-    let Some(b) = Backend::postgres(module_path!()) else {
+    let Some(backend) = Backend::postgres(module_path!()) else {
         return;
     };
-    let repo = b.fresh().await;
+    let repo = backend.fresh().await;
     for (unit, files) in [("A", 0..150), ("B", 1000..1040), ("C", 2000..2010)] {
         let d = dossier(&*repo, unit).await;
         upload(&*repo, &d, files).await;
@@ -330,4 +330,45 @@ async fn concurrent_claims_from_many_pools_never_hand_out_a_job_twice() {
     let depth = repo.depth().await.unwrap();
     assert!(depth.contains(&(JobState::Running, 200)), "{depth:?}");
     assert!(depth.contains(&(JobState::Queued, 0)), "{depth:?}");
+}
+
+/// An upload committed by another process (pool) wakes this process's idle workers at once
+/// through LISTEN/NOTIFY, without waiting for their next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_elsewhere_wakes_listening_workers() {
+    let Some(backend) = Backend::postgres(module_path!()) else {
+        return;
+    };
+    let repo = backend.fresh().await;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = repo.watch_jobs(wake.clone(), stop.clone()).unwrap();
+    // Let the listener connect (it wakes once on connecting, before anyone waits).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let other = PgRepo::open(&super::pg_config(repo.pg_url().unwrap()))
+        .await
+        .unwrap();
+    let d = dossier(&other, "A").await;
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    upload(&other, &d, 0..1).await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), woken)
+        .await
+        .expect("no wake-up after an upload");
+
+    // Nothing queued (a duplicate): no wake-up.
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    upload(&other, &d, 0..1).await;
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), woken)
+            .await
+            .is_err(),
+        "woken for a duplicate"
+    );
+    stop.cancel();
+    watcher.await.unwrap();
 }
