@@ -1,4 +1,6 @@
 //! `motcua serve` end to end: the real binary on a temp data dir and a free port, over HTTP.
+//! Every test runs on SQLite (`NAME::sqlite`) and on PostgreSQL (`NAME::postgres`, a database
+//! of its own on the server `MOTCUA_TEST_PG_URL` names; skipped with a message when unset).
 
 mod common;
 
@@ -29,26 +31,112 @@ struct Server {
     log: PathBuf,
 }
 
-fn env_for(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Where the processes of one test keep their data: a temp data dir (blobs, and the SQLite
+/// file) and, on PostgreSQL, a database of their own.
+struct Site {
+    dir: tempfile::TempDir,
+    db: Vec<(String, String)>,
+}
+
+enum Backend {
+    Sqlite,
+    /// URL of the server; each site creates its own database there.
+    Postgres(String),
+}
+
+impl Backend {
+    fn postgres(test: &str) -> Option<Backend> {
+        match std::env::var("MOTCUA_TEST_PG_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!("SKIPPED {test} on postgres: MOTCUA_TEST_PG_URL is not set");
+                None
+            }
+        }
+    }
+}
+
+impl Site {
+    fn new(backend: Backend) -> Site {
+        let db = match backend {
+            Backend::Sqlite => Vec::new(),
+            Backend::Postgres(server) => {
+                let url = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(motcua::repo::PgRepo::scratch_database(&server, "motcua_it"))
+                    .expect("create a test database");
+                vec![
+                    ("MOTCUA__DB__BACKEND".to_string(), "postgres".to_string()),
+                    ("MOTCUA__DB__URL".to_string(), url),
+                    // Several processes per test and tests in parallel share one server.
+                    ("MOTCUA__DB__MAX_CONNECTIONS".to_string(), "6".to_string()),
+                ]
+            }
+        };
+        Site {
+            dir: tempfile::tempdir().unwrap(),
+            db,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs each `fn NAME(site: Site)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::{Backend, Site};
+
+            #[test]
+            fn sqlite() {
+                super::$name(Site::new(Backend::Sqlite))
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(b) = Backend::postgres(module_path!()) {
+                    super::$name(Site::new(b))
+                }
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone,
+    stations_and_citizens_reach_only_their_own_dossiers,
+    limits_and_types_are_typed_errors,
+    a_job_of_a_killed_worker_completes_exactly_once_after_restart,
+    shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period,
+    fields_and_review_flags_come_with_the_dossier,
+);
+
+fn env_for(site: &Site, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
         (
             "MOTCUA__SERVER__DATA_DIR".to_string(),
-            dir.to_string_lossy().into_owned(),
+            site.path().to_string_lossy().into_owned(),
         ),
         ("MOTCUA__SERVER__LISTEN".into(), "127.0.0.1:0".into()),
         ("RUST_LOG".into(), "info".into()),
     ];
+    env.extend(site.db.iter().cloned());
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
 }
 
 impl Server {
-    fn start(dir: &Path, extra: &[(&str, &str)]) -> Server {
-        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
-        let log = dir.join(format!("serve-{n}.log"));
+    fn start(site: &Site, extra: &[(&str, &str)]) -> Server {
+        let n = std::fs::read_dir(site.path()).map_or(0, |d| d.count());
+        let log = site.path().join(format!("serve-{n}.log"));
         let mut child = Command::new(BIN)
             .arg("serve")
-            .envs(env_for(dir, extra))
+            .envs(env_for(site, extra))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -95,11 +183,11 @@ impl Drop for Server {
     }
 }
 
-fn admin(dir: &Path, args: &[&str]) -> String {
+fn admin(site: &Site, args: &[&str]) -> String {
     let o = Command::new(BIN)
         .arg("admin")
         .args(args)
-        .envs(env_for(dir, &[]))
+        .envs(env_for(site, &[]))
         .output()
         .unwrap();
     assert!(
@@ -111,7 +199,7 @@ fn admin(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Units A and B with one station each; returns their tokens.
-fn two_units(dir: &Path) -> (String, String) {
+fn two_units(dir: &Site) -> (String, String) {
     admin(
         dir,
         &["unit", "create", "--code", "XA", "--name", "Xã An Bình"],
@@ -244,11 +332,11 @@ fn batch() -> Vec<String> {
     names
 }
 
-#[test]
-fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
-    let s = Server::start(dir.path(), &[]);
+fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone(
+    dir: Site,
+) {
+    let (ta, _) = two_units(&dir);
+    let s = Server::start(&dir, &[]);
     let (st, d) = create_dossier(&s, Some(&ta), None);
     assert_eq!(st, StatusCode::CREATED, "{d}");
     assert_eq!(d["unit"], "XA");
@@ -397,12 +485,10 @@ fn walk(dir: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn stations_and_citizens_reach_only_their_own_dossiers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, tb) = two_units(dir.path());
+fn stations_and_citizens_reach_only_their_own_dossiers(dir: Site) {
+    let (ta, tb) = two_units(&dir);
     // No workers: this test is about the API only.
-    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let s = Server::start(&dir, &[("MOTCUA__QUEUE__WORKERS", "0")]);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
@@ -471,7 +557,7 @@ fn stations_and_citizens_reach_only_their_own_dossiers() {
             "--username",
             "lan.nguyen",
         ])
-        .envs(env_for(dir.path(), &[]))
+        .envs(env_for(&dir, &[]))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -500,12 +586,10 @@ fn stations_and_citizens_reach_only_their_own_dossiers() {
     );
 }
 
-#[test]
-fn limits_and_types_are_typed_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn limits_and_types_are_typed_errors(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let s = Server::start(
-        dir.path(),
+        &dir,
         &[
             ("MOTCUA__QUEUE__WORKERS", "0"),
             ("MOTCUA__SERVER__MAX_FILES_PER_REQUEST", "3"),
@@ -622,16 +706,14 @@ fn wait_processing(s: &Server, token: &str, code: &str) -> Value {
     }
 }
 
-#[test]
-fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn a_job_of_a_killed_worker_completes_exactly_once_after_restart(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let cfg = [
         ("MOTCUA__QUEUE__WORKERS", "1"),
         ("MOTCUA__QUEUE__LEASE_SECS", "3"),
         ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
     ];
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     // A two-page TIFF: a few seconds of OCR.
@@ -645,7 +727,7 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
     // kill -9 in the middle of OCR.
     drop(s);
 
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let d = wait_settled(&s, &ta, &code);
     let a = &d["attachments"][0];
     assert_eq!(a["status"], "done", "{a:#}");
@@ -667,15 +749,13 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
     assert!(m.contains("motcua_queue_jobs{state=\"running\"} 0"), "{m}");
 }
 
-#[test]
-fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let cfg = [
         ("MOTCUA__QUEUE__WORKERS", "1"),
         ("MOTCUA__SERVER__SHUTDOWN_GRACE_SECS", "0"),
     ];
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     let form = Form::new()
@@ -691,11 +771,11 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
 
     // With the default 60 s lease, only the release lets the next process start at once. This
     // time the API runs without workers and a separate `motcua worker` shares its data dir.
-    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let s = Server::start(&dir, &[("MOTCUA__QUEUE__WORKERS", "0")]);
     let worker_log = dir.path().join("worker.log");
     let mut worker = Command::new(BIN)
         .arg("worker")
-        .envs(env_for(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "1")]))
+        .envs(env_for(&dir, &[("MOTCUA__QUEUE__WORKERS", "1")]))
         .stderr(std::fs::File::create(&worker_log).unwrap())
         .spawn()
         .unwrap();
@@ -717,11 +797,9 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
 
 /// A birth-registration dossier: the worker extracts the declaration's and the card's fields, and
 /// once both are processed the pipeline's checks flag that no CCCD carries the requester's ID.
-#[test]
-fn fields_and_review_flags_come_with_the_dossier() {
-    let dir = tempfile::tempdir().unwrap();
-    let (token, _) = two_units(dir.path());
-    let s = Server::start(dir.path(), &[]);
+fn fields_and_review_flags_come_with_the_dossier(dir: Site) {
+    let (token, _) = two_units(&dir);
+    let s = Server::start(&dir, &[]);
     let (st, d) = create_dossier(&s, Some(&token), None);
     assert_eq!(st, StatusCode::CREATED, "{d}");
     let code = d["code"].as_str().unwrap().to_string();
@@ -769,4 +847,154 @@ fn fields_and_review_flags_come_with_the_dossier() {
         flags.iter().all(|f| f["code"] != "missing_attachment"),
         "{flags:#?}"
     );
+}
+
+/// A PostgreSQL cluster of the outage test's own (`scripts/pg.sh` on a free port), so that
+/// stopping it does not disturb the other tests; stopped and removed when dropped.
+struct Cluster {
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = Cluster {
+            port,
+            dir: PathBuf::from(format!("/tmp/motcua-pg-outage-{port}")),
+        };
+        c.pg("start");
+        c
+    }
+
+    fn pg(&self, action: &str) -> String {
+        let o = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg.sh"))
+            .arg(action)
+            .env("MOTCUA_PG_PORT", self.port.to_string())
+            .env("MOTCUA_PG_DIR", &self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "pg.sh {action}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.pg("stop");
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_file(self.dir.with_extension("initdb.log"));
+    }
+}
+
+/// PostgreSQL goes down while a worker is in the middle of a job: uploads and reads get 503
+/// with `Retry-After` and write nothing, the worker backs off; once the database is back the
+/// upload goes through and both jobs complete, each page written once.
+#[test]
+fn a_database_outage_is_503_with_retry_after_and_work_resumes_after_it() {
+    if Backend::postgres(module_path!()).is_none() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let dir = Site::new(Backend::Postgres(cluster.pg("url")));
+    let (ta, _) = two_units(&dir);
+    let s = Server::start(
+        &dir,
+        &[
+            // One worker busy with the job, one idle and claiming through the outage.
+            ("MOTCUA__QUEUE__WORKERS", "2"),
+            ("MOTCUA__QUEUE__LEASE_SECS", "4"),
+            ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
+            ("MOTCUA__QUEUE__POLL_MS", "200"),
+            ("MOTCUA__QUEUE__OUTAGE_BACKOFF_MAX_MS", "1000"),
+            ("MOTCUA__QUEUE__BACKOFF_BASE_MS", "500"),
+            ("MOTCUA__DB__ACQUIRE_TIMEOUT_MS", "1000"),
+            ("MOTCUA__DB__RECONNECT_MAX_MS", "500"),
+            ("MOTCUA__SERVER__RETRY_AFTER_SECS", "7"),
+        ],
+    );
+    let (_, d) = create_dossier(&s, Some(&ta), None);
+    let code = d["code"].as_str().unwrap().to_string();
+    let tif = || {
+        Form::new()
+            .file("file", fixture("two-pages-g4.tif"))
+            .unwrap()
+    };
+    let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
+    assert_eq!(upload(&s, &ta, &code, tif()).0, StatusCode::ACCEPTED);
+    wait_processing(&s, &ta, &code);
+
+    cluster.pg("stop");
+    let down = Instant::now();
+    let r = auth(
+        client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
+        &ta,
+    )
+    .multipart(png())
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let (_, e) = json(r);
+    assert_eq!(e["error"]["code"], "unavailable", "{e}");
+    let (st, e) = get_dossier(&s, &ta, &code);
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+    let ready = client().get(format!("{}/readyz", s.url)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let live = client().get(format!("{}/healthz", s.url)).send().unwrap();
+    assert_eq!(live.status(), StatusCode::OK, "the process itself is fine");
+    // Long enough for the job's lease to run out and for the worker to fail claims.
+    std::thread::sleep(Duration::from_secs(6).saturating_sub(down.elapsed()));
+    cluster.pg("start");
+
+    let (st, r) = upload(&s, &ta, &code, png());
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}\n{}", s.log());
+    assert_eq!(
+        r["attachments"][0]["duplicate"], false,
+        "the refused upload left nothing"
+    );
+    let d = wait_settled(&s, &ta, &code);
+    let atts = d["attachments"].as_array().unwrap();
+    assert_eq!(atts.len(), 2, "{d:#}");
+    for a in atts {
+        assert_eq!(a["status"], "done", "{a:#}\n{}", s.log());
+    }
+    let idx: Vec<_> = atts[0]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["index"].clone())
+        .collect();
+    assert_eq!(idx, [0, 1], "pages written once");
+    let log = s.log();
+    for needle in [
+        "claim failed, backing off",
+        "claiming again after database trouble",
+        "job notifications lost",
+    ] {
+        assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");
+    }
+    let t = Instant::now();
+    while !s.log().contains("job notifications restored") {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "listener not back:\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let m = metrics(&s);
+    assert!(m.contains("motcua_queue_jobs{state=\"done\"} 2"), "{m}");
+    assert!(s.terminate().success());
 }
