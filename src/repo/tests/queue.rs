@@ -297,7 +297,10 @@ async fn same_bytes_in_the_same_dossier_are_one_attachment(backend: Backend) {
 /// every job is handed out exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_from_many_pools_never_hand_out_a_job_twice() {
-    let Some(backend) = Backend::postgres(module_path!()) else {
+    let Some(backend) = Backend::postgres(concat!(
+        module_path!(),
+        "::concurrent_claims_from_many_pools_never_hand_out_a_job_twice"
+    )) else {
         return;
     };
     let repo = backend.fresh().await;
@@ -336,7 +339,10 @@ async fn concurrent_claims_from_many_pools_never_hand_out_a_job_twice() {
 /// through LISTEN/NOTIFY, without waiting for their next poll.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_elsewhere_wakes_listening_workers() {
-    let Some(backend) = Backend::postgres(module_path!()) else {
+    let Some(backend) = Backend::postgres(concat!(
+        module_path!(),
+        "::an_upload_elsewhere_wakes_listening_workers"
+    )) else {
         return;
     };
     let repo = backend.fresh().await;
