@@ -270,8 +270,12 @@ pub struct QueueConfig {
     /// Retry delay: `backoff_base_ms × 2^(attempt-1)`, capped at `backoff_max_ms`.
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
-    /// Idle workers look for new jobs this often (uploads in the same process wake them at once).
+    /// Idle workers look for new jobs this often (uploads in the same process, and on
+    /// PostgreSQL in any process, wake them at once).
     pub poll_ms: u64,
+    /// While the database cannot be reached, a worker's wait between tries doubles from
+    /// `poll_ms` up to this.
+    pub outage_backoff_max_ms: u64,
 }
 
 impl Default for QueueConfig {
@@ -285,15 +289,18 @@ impl Default for QueueConfig {
             backoff_base_ms: 2_000,
             backoff_max_ms: 300_000,
             poll_ms: 500,
+            outage_backoff_max_ms: 10_000,
         }
     }
 }
 
-/// Database backend; only the embedded SQLite for now (PostgreSQL comes next).
+/// Database backend: the embedded SQLite (default) or PostgreSQL for several processes and
+/// hosts sharing one queue.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "backend", rename_all = "lowercase")]
 pub enum DbConfig {
     Sqlite(SqliteConfig),
+    Postgres(PostgresConfig),
 }
 
 impl Default for DbConfig {
@@ -318,6 +325,37 @@ impl Default for SqliteConfig {
             path: None,
             max_connections: 8,
             busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// Connections of this process (API and workers together).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it fails as unavailable (503): short,
+    /// so that a client is told to come back instead of hanging while the database is down.
+    pub acquire_timeout_ms: u64,
+    /// Server-side limit of one statement; 0: none.
+    pub statement_timeout_ms: u64,
+    /// Wake idle workers at once through LISTEN/NOTIFY when any process queues a job.
+    pub listen: bool,
+    /// The listener reconnects after a lost connection with backoff up to this long.
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            listen: true,
+            reconnect_max_ms: 30_000,
         }
     }
 }
@@ -526,7 +564,8 @@ impl Config {
             set_path(&mut table, &keys, env_value(&raw));
             from_env = true;
         }
-        // `[db]` or `MOTCUA__DB__PATH` alone means the default backend.
+        // `[db]` or `MOTCUA__DB__PATH` alone means the default backend; a `url` alone means
+        // PostgreSQL (`MOTCUA__DB__URL=postgres://…` is enough).
         for (section, backend) in [("db", "sqlite"), ("store", "fs")] {
             if let Some(t) = table.get_mut(section).and_then(toml::Value::as_table_mut) {
                 if !t.contains_key("backend")
@@ -534,6 +573,12 @@ impl Config {
                 {
                     t.insert("backend".into(), kind);
                 }
+                let backend = if section == "db" && t.contains_key("url") {
+                    "postgres"
+                } else {
+                    backend
+                };
+
                 t.entry("backend")
                     .or_insert_with(|| toml::Value::String(backend.into()));
             }
@@ -554,13 +599,27 @@ impl Config {
         Ok(cfg)
     }
 
-    /// SQLite file of the embedded default.
-    pub fn sqlite_path(&self) -> PathBuf {
+    /// SQLite file of the embedded default (`None` on PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
         match &self.db {
-            DbConfig::Sqlite(s) => s
-                .path
-                .clone()
-                .unwrap_or_else(|| self.server.data_dir.join("motcua.db")),
+            DbConfig::Sqlite(s) => Some(
+                s.path
+                    .clone()
+                    .unwrap_or_else(|| self.server.data_dir.join("motcua.db")),
+            ),
+            DbConfig::Postgres(_) => None,
+        }
+    }
+
+    /// Where the database is, for messages: the SQLite file, or the PostgreSQL URL without
+    /// its password.
+    pub fn db_display(&self) -> String {
+        match &self.db {
+            DbConfig::Sqlite(_) => self
+                .sqlite_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            DbConfig::Postgres(p) => redact_url(&p.url),
         }
     }
 
@@ -669,18 +728,61 @@ impl Config {
         if q.poll_ms == 0 {
             errs.push("queue.poll_ms must be > 0".to_string());
         }
+        if q.outage_backoff_max_ms < q.poll_ms {
+            errs.push("queue.outage_backoff_max_ms must be >= queue.poll_ms".to_string());
+        }
         if let StoreConfig::S3(s3) = &self.store {
             s3.problems(self.limits.max_file_bytes, &mut errs);
         }
-        let DbConfig::Sqlite(db) = &self.db;
-        if db.max_connections == 0 {
-            errs.push("db.max_connections must be > 0".to_string());
+        match &self.db {
+            DbConfig::Sqlite(db) => {
+                if db.max_connections == 0 {
+                    errs.push("db.max_connections must be > 0".to_string());
+                }
+            }
+            DbConfig::Postgres(db) => {
+                if !(db.url.starts_with("postgres://") || db.url.starts_with("postgresql://")) {
+                    errs.push(
+                        "db.url must be a postgres:// URL (or MOTCUA__DB__URL set)".to_string(),
+                    );
+                } else if let Err(e) = db.url.parse::<sqlx::postgres::PgConnectOptions>() {
+                    errs.push(format!("db.url is not a valid PostgreSQL URL: {e}"));
+                }
+                if db.max_connections < 2 {
+                    // The LISTEN connection and a worker's claim must not starve the API.
+                    errs.push("db.max_connections must be >= 2 on PostgreSQL".to_string());
+                }
+                if db.acquire_timeout_ms == 0 {
+                    errs.push("db.acquire_timeout_ms must be > 0".to_string());
+                }
+                if db.reconnect_max_ms < 100 {
+                    errs.push("db.reconnect_max_ms must be >= 100".to_string());
+                }
+            }
+        }
+        if s.retry_after_secs == 0 {
+            errs.push("server.retry_after_secs must be > 0".to_string());
         }
         if errs.is_empty() {
             Ok(())
         } else {
             Err(ConfigError::Invalid(errs))
         }
+    }
+}
+
+/// `scheme://user:password@host/db` → `scheme://user:***@host/db`, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -762,7 +864,7 @@ mod tests {
         assert_eq!(c.queue.max_attempts, 9, "file value kept");
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert!(!c.server.allow_anonymous_dossiers);
-        assert_eq!(c.sqlite_path(), PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("/tmp/x.db")));
         let bad = [("MOTCUA__QUEUE__WORKERZ".to_string(), "1".to_string())];
         assert!(matches!(
             Config::load_with_env(None, bad),
@@ -823,6 +925,42 @@ mod tests {
         let mut c = c.clone();
         c.limits.max_file_bytes = 6 << 30;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn a_db_url_alone_selects_postgres_and_is_validated() {
+        let env = [("MOTCUA__DB__URL", "postgres://motcua:secret@db:5432/motcua")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = Config::load_with_env(None, env).unwrap();
+        let DbConfig::Postgres(p) = &c.db else {
+            panic!("{:?}", c.db)
+        };
+        assert_eq!(p.url, "postgres://motcua:secret@db:5432/motcua");
+        assert_eq!(p.acquire_timeout_ms, 5_000);
+        assert_eq!(c.sqlite_path(), None);
+        assert_eq!(c.db_display(), "postgres://motcua:***@db:5432/motcua");
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("backend = \"postgres\""), "{text}");
+
+        let bad = [
+            ("MOTCUA__DB__BACKEND", "postgres"),
+            ("MOTCUA__DB__MAX_CONNECTIONS", "1"),
+            ("MOTCUA__DB__ACQUIRE_TIMEOUT_MS", "0"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let Err(ConfigError::Invalid(errs)) = Config::load_with_env(None, bad) else {
+            panic!("accepted")
+        };
+        assert_eq!(errs.len(), 3, "url, connections, timeout: {errs:?}");
+        let bad = [
+            ("MOTCUA__DB__PATH", "/x.db"),
+            ("MOTCUA__DB__URL", "postgres://h/d"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert!(matches!(
+            Config::load_with_env(None, bad),
+            Err(ConfigError::Env(_))
+        ));
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn main() -> ExitCode {
         Command::Worker => run_async(service::run(cfg, false)),
         Command::Migrate => run_async(async move {
             service::admin::migrate(&cfg).await?;
-            eprintln!("database is up to date: {}", cfg.sqlite_path().display());
+            eprintln!("database is up to date: {}", cfg.db_display());
             Ok(())
         }),
         Command::Admin { what } => run_async(admin(cfg, what)),

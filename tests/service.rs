@@ -1,8 +1,12 @@
 //! `motcua serve` end to end: the real binary on a temp data dir and a free port, over HTTP.
+//! Every test runs on SQLite (`NAME::sqlite`) and on PostgreSQL (`NAME::postgres`, a database
+//! of its own on the server `MOTCUA_TEST_PG_URL` names; skipped with a message when unset).
 
 mod common;
+#[path = "service/outage.rs"]
+mod outage;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,28 +33,118 @@ struct Server {
     log: PathBuf,
 }
 
-fn env_for(dir: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Where the processes of one test keep their data: a temp data dir (blobs, and the SQLite
+/// file) and, on PostgreSQL, a database of their own.
+struct Site {
+    dir: tempfile::TempDir,
+    db: Vec<(String, String)>,
+}
+
+enum Backend {
+    Sqlite,
+    /// URL of the server; each site creates its own database there.
+    Postgres(String),
+}
+
+impl Backend {
+    fn postgres(test: &str) -> Option<Backend> {
+        match std::env::var("MOTCUA_TEST_PG_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                // Straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED {test} on postgres: MOTCUA_TEST_PG_URL is not set",
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Site {
+    fn new(backend: Backend) -> Site {
+        let db = match backend {
+            Backend::Sqlite => Vec::new(),
+            Backend::Postgres(server) => {
+                let url = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(motcua::repo::PgRepo::scratch_database(&server, "motcua_it"))
+                    .expect("create a test database");
+                vec![
+                    ("MOTCUA__DB__BACKEND".to_string(), "postgres".to_string()),
+                    ("MOTCUA__DB__URL".to_string(), url),
+                    // Several processes per test and tests in parallel share one server.
+                    ("MOTCUA__DB__MAX_CONNECTIONS".to_string(), "6".to_string()),
+                ]
+            }
+        };
+        Site {
+            dir: tempfile::tempdir().unwrap(),
+            db,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Runs each `fn NAME(site: Site)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::{Backend, Site};
+
+            #[test]
+            fn sqlite() {
+                super::$name(Site::new(Backend::Sqlite))
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(b) = Backend::postgres(module_path!()) {
+                    super::$name(Site::new(b))
+                }
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone,
+    stations_and_citizens_reach_only_their_own_dossiers,
+    limits_and_types_are_typed_errors,
+    a_job_of_a_killed_worker_completes_exactly_once_after_restart,
+    shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period,
+    fields_and_review_flags_come_with_the_dossier,
+);
+
+fn env_for(site: &Site, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
         (
             "MOTCUA__SERVER__DATA_DIR".to_string(),
-            dir.to_string_lossy().into_owned(),
+            site.path().to_string_lossy().into_owned(),
         ),
         ("MOTCUA__SERVER__LISTEN".into(), "127.0.0.1:0".into()),
         ("RUST_LOG".into(), "info".into()),
     ];
+    env.extend(site.db.iter().cloned());
     // On S3 when `MOTCUA_TEST_S3_ENDPOINT` is set: the same tests, the other store.
-    env.extend(common::s3::store_env(dir));
+    env.extend(common::s3::store_env(site.path()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
 }
 
 impl Server {
-    fn start(dir: &Path, extra: &[(&str, &str)]) -> Server {
-        let n = std::fs::read_dir(dir).map_or(0, |d| d.count());
-        let log = dir.join(format!("serve-{n}.log"));
+    fn start(site: &Site, extra: &[(&str, &str)]) -> Server {
+        let n = std::fs::read_dir(site.path()).map_or(0, |d| d.count());
+        let log = site.path().join(format!("serve-{n}.log"));
         let mut child = Command::new(BIN)
             .arg("serve")
-            .envs(env_for(dir, extra))
+            .envs(env_for(site, extra))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -97,11 +191,11 @@ impl Drop for Server {
     }
 }
 
-fn admin(dir: &Path, args: &[&str]) -> String {
+fn admin(site: &Site, args: &[&str]) -> String {
     let o = Command::new(BIN)
         .arg("admin")
         .args(args)
-        .envs(env_for(dir, &[]))
+        .envs(env_for(site, &[]))
         .output()
         .unwrap();
     assert!(
@@ -113,7 +207,7 @@ fn admin(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Units A and B with one station each; returns their tokens.
-fn two_units(dir: &Path) -> (String, String) {
+fn two_units(dir: &Site) -> (String, String) {
     admin(
         dir,
         &["unit", "create", "--code", "XA", "--name", "Xã An Bình"],
@@ -246,11 +340,11 @@ fn batch() -> Vec<String> {
     names
 }
 
-#[test]
-fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
-    let s = Server::start(dir.path(), &[]);
+fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_fails_alone(
+    dir: Site,
+) {
+    let (ta, _) = two_units(&dir);
+    let s = Server::start(&dir, &[]);
     let (st, d) = create_dossier(&s, Some(&ta), None);
     assert_eq!(st, StatusCode::CREATED, "{d}");
     assert_eq!(d["unit"], "XA");
@@ -388,12 +482,10 @@ fn metrics(s: &Server) -> String {
         .unwrap()
 }
 
-#[test]
-fn stations_and_citizens_reach_only_their_own_dossiers() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, tb) = two_units(dir.path());
+fn stations_and_citizens_reach_only_their_own_dossiers(dir: Site) {
+    let (ta, tb) = two_units(&dir);
     // No workers: this test is about the API only.
-    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let s = Server::start(&dir, &[("MOTCUA__QUEUE__WORKERS", "0")]);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
@@ -462,7 +554,7 @@ fn stations_and_citizens_reach_only_their_own_dossiers() {
             "--username",
             "lan.nguyen",
         ])
-        .envs(env_for(dir.path(), &[]))
+        .envs(env_for(&dir, &[]))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -491,12 +583,10 @@ fn stations_and_citizens_reach_only_their_own_dossiers() {
     );
 }
 
-#[test]
-fn limits_and_types_are_typed_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn limits_and_types_are_typed_errors(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let s = Server::start(
-        dir.path(),
+        &dir,
         &[
             ("MOTCUA__QUEUE__WORKERS", "0"),
             ("MOTCUA__SERVER__MAX_FILES_PER_REQUEST", "3"),
@@ -614,16 +704,14 @@ fn wait_processing(s: &Server, token: &str, code: &str) -> Value {
     }
 }
 
-#[test]
-fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn a_job_of_a_killed_worker_completes_exactly_once_after_restart(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let cfg = [
         ("MOTCUA__QUEUE__WORKERS", "1"),
         ("MOTCUA__QUEUE__LEASE_SECS", "3"),
         ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
     ];
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     // A two-page TIFF: a few seconds of OCR.
@@ -637,7 +725,7 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
     // kill -9 in the middle of OCR.
     drop(s);
 
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let d = wait_settled(&s, &ta, &code);
     let a = &d["attachments"][0];
     assert_eq!(a["status"], "done", "{a:#}");
@@ -659,15 +747,13 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart() {
     assert!(m.contains("motcua_queue_jobs{state=\"running\"} 0"), "{m}");
 }
 
-#[test]
-fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period(dir: Site) {
+    let (ta, _) = two_units(&dir);
     let cfg = [
         ("MOTCUA__QUEUE__WORKERS", "1"),
         ("MOTCUA__SERVER__SHUTDOWN_GRACE_SECS", "0"),
     ];
-    let s = Server::start(dir.path(), &cfg);
+    let s = Server::start(&dir, &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     let form = Form::new()
@@ -683,11 +769,11 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
 
     // With the default 60 s lease, only the release lets the next process start at once. This
     // time the API runs without workers and a separate `motcua worker` shares its data dir.
-    let s = Server::start(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "0")]);
+    let s = Server::start(&dir, &[("MOTCUA__QUEUE__WORKERS", "0")]);
     let worker_log = dir.path().join("worker.log");
     let mut worker = Command::new(BIN)
         .arg("worker")
-        .envs(env_for(dir.path(), &[("MOTCUA__QUEUE__WORKERS", "1")]))
+        .envs(env_for(&dir, &[("MOTCUA__QUEUE__WORKERS", "1")]))
         .stderr(std::fs::File::create(&worker_log).unwrap())
         .spawn()
         .unwrap();
@@ -709,11 +795,9 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period() {
 
 /// A birth-registration dossier: the worker extracts the declaration's and the card's fields, and
 /// once both are processed the pipeline's checks flag that no CCCD carries the requester's ID.
-#[test]
-fn fields_and_review_flags_come_with_the_dossier() {
-    let dir = tempfile::tempdir().unwrap();
-    let (token, _) = two_units(dir.path());
-    let s = Server::start(dir.path(), &[]);
+fn fields_and_review_flags_come_with_the_dossier(dir: Site) {
+    let (token, _) = two_units(&dir);
+    let s = Server::start(&dir, &[]);
     let (st, d) = create_dossier(&s, Some(&token), None);
     assert_eq!(st, StatusCode::CREATED, "{d}");
     let code = d["code"].as_str().unwrap().to_string();
@@ -825,8 +909,8 @@ fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
     let Some(_) = common::s3::endpoint_or_skip("an_s3_outage_is_a_503_with_retry_after_…") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (ta, _) = two_units(dir.path());
+    let dir = Site::new(Backend::Sqlite);
+    let (ta, _) = two_units(&dir);
     let s3 = OwnS3::start(dir.path().join("seaweedfs"));
     let bucket = "motcua-outage";
     let mut env = common::s3::store_env_at(&s3.endpoint(), bucket);
@@ -849,7 +933,7 @@ fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
     };
     let api_env = with(&[("MOTCUA__QUEUE__WORKERS", "0")]);
     let api_env: Vec<(&str, &str)> = api_env.iter().map(|(k, v)| (&**k, &**v)).collect();
-    let s = Server::start(dir.path(), &api_env);
+    let s = Server::start(&dir, &api_env);
     let (_, d) = create_dossier(&s, Some(&ta), None);
     let code = d["code"].as_str().unwrap().to_string();
     let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
@@ -880,7 +964,7 @@ fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
     let worker_log = dir.path().join("worker.log");
     let mut worker = Command::new(BIN)
         .arg("worker")
-        .envs(env_for(dir.path(), &[]))
+        .envs(env_for(&dir, &[]))
         .envs(with(&[
             ("MOTCUA__QUEUE__WORKERS", "1"),
             // Starts although the store is down.

@@ -106,6 +106,7 @@ impl IntoResponse for AppError {
             // Details stay in the log; the client gets the code only.
             tracing::error!(code = self.code(), "{detail}");
         }
+
         metrics::counter!("motcua_http_errors_total", "code" => self.code()).increment(1);
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
         if let AppError::UnsupportedMediaType { rejected } = &self {
@@ -120,6 +121,11 @@ impl From<RepoError> for AppError {
         match e {
             RepoError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
             RepoError::NotFound(_) => AppError::NotFound("record"),
+            RepoError::Unavailable(e) => {
+                // The cause (addresses, driver text) stays in the log.
+                tracing::warn!("database unavailable: {e}");
+                AppError::Unavailable("the database cannot be reached; try again later".into())
+            }
             RepoError::Db(e) => AppError::Internal(e),
         }
     }

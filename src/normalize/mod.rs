@@ -119,17 +119,17 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
     };
     let mut gray = to_gray(&image);
     let mut crop = None;
-    if cfg.find_page {
-        if let Some(page) = find_page(&gray) {
-            let c = page.crop;
-            if (c.w, c.h) != (w, h) {
-                image = image.crop_imm(c.x, c.y, c.w, c.h);
-                gray = image::imageops::crop_imm(&gray, c.x, c.y, c.w, c.h).to_image();
-                passthrough = None;
-                crop = Some(c);
-            }
-            page.paint(&mut gray, 1.0);
+    if cfg.find_page
+        && let Some(page) = find_page(&gray)
+    {
+        let c = page.crop;
+        if (c.w, c.h) != (w, h) {
+            image = image.crop_imm(c.x, c.y, c.w, c.h);
+            gray = image::imageops::crop_imm(&gray, c.x, c.y, c.w, c.h).to_image();
+            passthrough = None;
+            crop = Some(c);
         }
+        page.paint(&mut gray, 1.0);
     }
     let (w, h) = (image.width(), image.height());
     let x_height = measure_x_height(&gray, (w.min(h) as usize / 40).max(16));
@@ -158,15 +158,15 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
     // form, not a blank back.
     let blank = is_blank(&ocr_image, cfg.blank_max_ink);
     let mut skew = 0.0;
-    if cfg.deskew && !blank {
-        if let Some(s) = estimate_skew(&ocr_image, ocr_dpi, cfg.max_skew_deg) {
-            if s.degrees.abs() >= cfg.min_skew_deg {
-                skew = s.degrees;
-                ocr_image = deskew::level_gray(&ocr_image, skew);
-                image = deskew::level_display(&image, skew, bilevel);
-                passthrough = None;
-            }
-        }
+    if cfg.deskew
+        && !blank
+        && let Some(s) = estimate_skew(&ocr_image, ocr_dpi, cfg.max_skew_deg)
+        && s.degrees.abs() >= cfg.min_skew_deg
+    {
+        skew = s.degrees;
+        ocr_image = deskew::level_gray(&ocr_image, skew);
+        image = deskew::level_display(&image, skew, bilevel);
+        passthrough = None;
     }
     let (leader_dots, pictures) = if blank {
         (0, Vec::new())
@@ -250,7 +250,7 @@ impl Normalized {
         Normalized {
             ocr_to_display: f64::from(display.width()) / f64::from(ocr_image.width()),
             display,
-            passthrough: if cw % 360 == 0 {
+            passthrough: if cw.is_multiple_of(360) {
                 self.passthrough.clone()
             } else {
                 None

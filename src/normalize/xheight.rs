@@ -187,7 +187,11 @@ pub(crate) mod tests {
             while cx + 2 * x < 1560 {
                 k += 1;
                 let w = x * (4 + (k * 7) % 12) / 10;
-                let hgt = if k % caps_every == 0 { tall } else { x };
+                let hgt = if k.is_multiple_of(caps_every) {
+                    tall
+                } else {
+                    x
+                };
                 let top = y + tall - hgt;
                 for yy in top..y + tall {
                     for xx in cx..cx + w {
@@ -200,7 +204,7 @@ pub(crate) mod tests {
                         }
                     }
                 }
-                if k % 3 == 0 {
+                if k.is_multiple_of(3) {
                     let d = (x / 4).max(2);
                     for yy in top - d - 3..top - 3 {
                         for xx in cx + w / 2 - d / 2..cx + w / 2 + d / 2 + 1 {
@@ -208,7 +212,7 @@ pub(crate) mod tests {
                         }
                     }
                 }
-                cx += w + x / 4 + if k % 5 == 0 { x } else { 0 };
+                cx += w + x / 4 + if k.is_multiple_of(5) { x } else { 0 };
             }
             y += 2 * tall;
         }

@@ -130,14 +130,22 @@ impl WorkerPool {
 
 async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<Notify>) {
     let poll = Duration::from_millis(ctx.cfg.poll_ms);
+    let max_backoff = Duration::from_millis(ctx.cfg.outage_backoff_max_ms);
     let lease_ms = (ctx.cfg.lease_secs * 1000) as i64;
+    // Consecutive failed claims: the wait doubles so that a database outage is not hammered,
+    // and is logged once rather than at every try.
+    let mut failures = 0u32;
     while !stop.is_cancelled() {
         let now = now_millis();
-        match ctx
+        let claimed = ctx
             .repo
             .claim(&worker, now, now + lease_ms, ctx.cfg.max_attempts)
-            .await
-        {
+            .await;
+        if claimed.is_ok() && failures > 0 {
+            tracing::info!(worker = %worker, failures, "claiming again after database trouble");
+            failures = 0;
+        }
+        match claimed {
             Ok(Some(job)) => {
                 if run_job(&ctx, &worker, job).await {
                     wait_for_store(&ctx, &worker, &stop).await;
@@ -151,9 +159,16 @@ async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<N
                 }
             }
             Err(e) => {
-                tracing::warn!(worker = %worker, "claim failed: {e}");
+                failures += 1;
+                let wait = outage_backoff(poll, max_backoff, failures);
+                if failures == 1 {
+                    tracing::warn!(worker = %worker, "claim failed, backing off: {e}");
+                } else {
+                    tracing::debug!(worker = %worker, failures, ?wait, "claim failed: {e}");
+                }
+                metrics::counter!("motcua_claim_failures_total").increment(1);
                 tokio::select! {
-                    _ = tokio::time::sleep(poll) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = stop.cancelled() => {}
                 }
             }
@@ -180,6 +195,12 @@ async fn wait_for_store(ctx: &Ctx, worker: &str, stop: &CancellationToken) {
         }
         attempt += 1;
     }
+}
+
+/// `poll`, doubled for each further consecutive failure, capped at `max`.
+fn outage_backoff(poll: Duration, max: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    poll.saturating_mul(factor).min(max)
 }
 
 async fn heartbeat(ctx: Arc<Ctx>, worker: String, job: JobId, lost: CancellationToken) {
@@ -263,5 +284,20 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
             }
             matches!(e, JobError::Unavailable(_))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outage_backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn claims_back_off_while_the_database_is_down() {
+        let ms = Duration::from_millis;
+        let waits: Vec<_> = [1, 2, 3, 5, 40]
+            .map(|n| outage_backoff(ms(500), ms(10_000), n))
+            .into();
+        assert_eq!(waits, [ms(500), ms(1000), ms(2000), ms(8000), ms(10_000)]);
     }
 }

@@ -105,20 +105,20 @@ pub fn prepare_image(page: &Normalized, jpeg_quality: u8) -> PdfImage {
         }
         None => {}
     }
-    if page.bilevel {
-        if let DynamicImage::ImageLuma8(g) = img {
-            let data = compress_to_vec_zlib(&pack_bits(g), 6);
-            return PdfImage {
-                width,
-                height,
-                colors: 1,
-                bits: 1,
-                encoded: Encoded::Flate {
-                    data,
-                    png_rows: false,
-                },
-            };
-        }
+    if page.bilevel
+        && let DynamicImage::ImageLuma8(g) = img
+    {
+        let data = compress_to_vec_zlib(&pack_bits(g), 6);
+        return PdfImage {
+            width,
+            height,
+            colors: 1,
+            bits: 1,
+            encoded: Encoded::Flate {
+                data,
+                png_rows: false,
+            },
+        };
     }
     let mut out = Vec::new();
     let colors = match img {

@@ -1,28 +1,66 @@
 //! Persistence behind role traits. The traits speak in domain types only; SQL lives in the
-//! backend (`sqlite` now, PostgreSQL with `FOR UPDATE SKIP LOCKED` next).
+//! backends: `sqlite` (embedded, one host) and `postgres` (many processes and hosts; claims with
+//! `FOR UPDATE SKIP LOCKED`, workers woken by LISTEN/NOTIFY).
 
 mod fields;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use fields::{FieldRecord, FieldRepo};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::{
     Actor, Attachment, AttachmentId, Clerk, ClerkRole, Dossier, DossierId, DossierSource, JobId,
     JobInfo, JobState, Millis, NewAttachment, PageRecord, Station, Unit, UnitId,
 };
 
+pub use self::postgres::PgRepo;
 pub use self::sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("database error: {0}")]
     Db(String),
+    /// The database cannot be reached (down, restarting, no free connection in time): worth
+    /// retrying later; the API answers 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("{0} already exists")]
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+}
+
+impl From<sqlx::Error> for RepoError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                RepoError::Conflict(d.message().to_string())
+            }
+            // SQLSTATE class 08 (connection exception) and 57P01-03 (the server is shutting
+            // down, restarting or starting up).
+            sqlx::Error::Database(d)
+                if d.code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")) =>
+            {
+                RepoError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => RepoError::Unavailable(e.to_string()),
+            _ => RepoError::Db(e.to_string()),
+        }
+    }
 }
 
 pub type RepoResult<T> = Result<T, RepoError>;
@@ -173,4 +211,15 @@ pub trait JobQueue: Send + Sync {
 pub trait Repo: UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;
+
+    /// Starts a task that notifies `wake` whenever any process queues a job, until `stop`.
+    /// `None` when the backend has no such signal (SQLite: workers poll, and uploads of the
+    /// same process wake them directly).
+    fn watch_jobs(
+        &self,
+        _wake: Arc<Notify>,
+        _stop: CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        None
+    }
 }

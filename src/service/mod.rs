@@ -15,7 +15,7 @@ use crate::config::{Config, DbConfig, StoreConfig};
 use crate::intake::{self, AppState};
 use crate::pipeline::Processor;
 use crate::queue::{WorkerPool, WorkerSettings};
-use crate::repo::{Repo, SqliteRepo};
+use crate::repo::{PgRepo, Repo, SqliteRepo};
 use crate::store::{BlobStore, FsStore, S3Store};
 
 /// The database and blob store the config names.
@@ -27,14 +27,16 @@ pub struct Backends {
 /// Opens (and migrates) the database and opens the store.
 pub async fn open(cfg: &Config) -> anyhow::Result<Backends> {
     let repo: Arc<dyn Repo> = match &cfg.db {
-        DbConfig::Sqlite(s) => {
-            let path = cfg.sqlite_path();
-            Arc::new(
-                SqliteRepo::open(&path, s)
-                    .await
-                    .with_context(|| format!("opening database {}", path.display()))?,
-            )
-        }
+        DbConfig::Sqlite(s) => Arc::new(
+            SqliteRepo::open(&cfg.sqlite_path().unwrap_or_default(), s)
+                .await
+                .with_context(|| format!("opening database {}", cfg.db_display()))?,
+        ),
+        DbConfig::Postgres(p) => Arc::new(
+            PgRepo::open(p)
+                .await
+                .with_context(|| format!("opening database {}", cfg.db_display()))?,
+        ),
     };
     let store: Arc<dyn BlobStore> = match &cfg.store {
         StoreConfig::Fs(_) => {
@@ -126,6 +128,10 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Jobs queued by other processes (PostgreSQL) wake this one's idle workers at once.
+    let watcher = workers
+        .as_ref()
+        .and_then(|_| b.repo.watch_jobs(wake.clone(), stop.clone()));
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     if api {
         let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
@@ -151,6 +157,9 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     }
     if let Some(w) = workers {
         w.shutdown(grace).await;
+    }
+    if let Some(w) = watcher {
+        let _ = w.await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -1,127 +1,15 @@
 //! Dossiers, attachments and what processing made of them.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use sqlx::FromRow;
 
 use super::{Audit, SqliteRepo};
 use crate::domain::{
-    Actor, Attachment, AttachmentId, AttachmentStatus, Dossier, DossierId, JobId, JobInfo,
-    JobState, NewAttachment, PageRecord, UnitId, now_millis,
+    Actor, Attachment, AttachmentId, Dossier, DossierId, NewAttachment, now_millis,
+};
+use crate::repo::rows::{
+    self, ATTACHMENT_COLS, AttachmentRow, DOSSIER_COLS, DossierRow, JobRow, PageRow,
 };
 use crate::repo::{Added, AttachmentView, DossierRepo, NewDossier, NewJob, RepoError, RepoResult};
-
-#[derive(FromRow)]
-struct DossierRow {
-    id: i64,
-    code: String,
-    unit_id: i64,
-    unit_code: String,
-    procedure: String,
-    status: String,
-    source: String,
-    created_at: i64,
-}
-
-impl From<DossierRow> for Dossier {
-    fn from(r: DossierRow) -> Self {
-        Dossier {
-            id: DossierId(r.id),
-            code: r.code,
-            unit_id: UnitId(r.unit_id),
-            unit_code: r.unit_code,
-            procedure: r.procedure,
-            status: r.status,
-            source: r.source,
-            created_at: r.created_at,
-        }
-    }
-}
-
-const DOSSIER_COLS: &str = "d.id, d.code, d.unit_id, u.code AS unit_code, d.procedure, d.status,
-    d.source, d.created_at FROM dossiers d JOIN units u ON u.id = d.unit_id";
-
-#[derive(FromRow)]
-pub(super) struct AttachmentRow {
-    id: i64,
-    dossier_id: i64,
-    kind: String,
-    filename: Option<String>,
-    original_key: String,
-    sha256: String,
-    bytes: i64,
-    media_type: String,
-    status: String,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    pdf_key: Option<String>,
-    page_count: Option<i64>,
-    created_at: i64,
-}
-
-pub(super) const ATTACHMENT_COLS: &str = "id, dossier_id, kind, filename, original_key, sha256,
-    bytes, media_type, status, error_code, error_message, pdf_key, page_count, created_at";
-
-impl From<AttachmentRow> for Attachment {
-    fn from(r: AttachmentRow) -> Self {
-        Attachment {
-            id: AttachmentId(r.id),
-            dossier_id: DossierId(r.dossier_id),
-            kind: r.kind,
-            filename: r.filename,
-            original_key: r.original_key,
-            sha256: r.sha256,
-            bytes: r.bytes as u64,
-            media_type: r.media_type,
-            status: AttachmentStatus::parse(&r.status).unwrap_or(AttachmentStatus::Failed),
-            error_code: r.error_code,
-            error_message: r.error_message,
-            pdf_key: r.pdf_key,
-            page_count: r.page_count.map(|n| n as u32),
-            created_at: r.created_at,
-        }
-    }
-}
-
-#[derive(FromRow)]
-struct PageRow {
-    attachment_id: i64,
-    idx: i64,
-    status: String,
-    width: i64,
-    height: i64,
-    orientation: i64,
-    skew: f64,
-    blank: bool,
-    dpi: f64,
-    mean_confidence: Option<f64>,
-    text: String,
-    pdf_key: String,
-}
-
-#[derive(FromRow)]
-pub(super) struct JobRow {
-    pub id: i64,
-    pub attachment_id: Option<i64>,
-    pub state: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub run_after: i64,
-}
-
-impl From<&JobRow> for JobInfo {
-    fn from(r: &JobRow) -> Self {
-        let state = JobState::parse(&r.state).unwrap_or(JobState::Failed);
-        JobInfo {
-            id: JobId(r.id),
-            state,
-            attempts: r.attempts as u32,
-            last_error: r.last_error.clone(),
-            run_after: (state == JobState::Queued).then_some(r.run_after),
-        }
-    }
-}
 
 #[async_trait]
 impl DossierRepo for SqliteRepo {
@@ -297,37 +185,6 @@ impl DossierRepo for SqliteRepo {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        // The newest job of an attachment is the one that counts.
-        let job_of: HashMap<i64, JobInfo> = jobs
-            .iter()
-            .filter_map(|j| j.attachment_id.map(|a| (a, JobInfo::from(j))))
-            .collect();
-        let mut pages_of: HashMap<i64, Vec<PageRecord>> = HashMap::new();
-        for p in pages {
-            pages_of
-                .entry(p.attachment_id)
-                .or_default()
-                .push(PageRecord {
-                    index: p.idx as u32,
-                    status: p.status,
-                    width: p.width as u32,
-                    height: p.height as u32,
-                    orientation: p.orientation as u16,
-                    skew: p.skew as f32,
-                    blank: p.blank,
-                    dpi: p.dpi as f32,
-                    mean_confidence: p.mean_confidence.map(|c| c as f32),
-                    text: p.text,
-                    pdf_key: p.pdf_key,
-                });
-        }
-        Ok(atts
-            .into_iter()
-            .map(|a| AttachmentView {
-                job: job_of.get(&a.id).cloned(),
-                pages: pages_of.remove(&a.id).unwrap_or_default(),
-                attachment: a.into(),
-            })
-            .collect())
+        Ok(rows::attachment_views(atts, jobs, pages))
     }
 }

@@ -1,71 +1,12 @@
 //! Fields and review flags (SQLite).
 
 use async_trait::async_trait;
-use sqlx::FromRow;
 
 use super::{Audit, SqliteRepo};
-use crate::domain::{
-    Actor, AttachmentId, DossierId, ExtractedField, FieldSource, Validation, ValidationStatus,
-    now_millis,
-};
+use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, now_millis};
 use crate::extract::crosscheck::ReviewFlag;
-use crate::repo::{FieldRecord, FieldRepo, RepoError, RepoResult};
-
-#[derive(FromRow)]
-struct FieldRow {
-    id: i64,
-    attachment_id: i64,
-    page_idx: i64,
-    model: String,
-    name: String,
-    value: Option<String>,
-    raw: String,
-    confidence: f64,
-    #[sqlx(rename = "box")]
-    bbox: Option<String>,
-    source: String,
-    validation: String,
-    notes: String,
-    repair: Option<String>,
-    updated_at: i64,
-}
-
-impl TryFrom<FieldRow> for FieldRecord {
-    type Error = RepoError;
-    fn try_from(r: FieldRow) -> Result<Self, RepoError> {
-        let bad = |what: &str| RepoError::Db(format!("field {}: bad {what}", r.id));
-        Ok(FieldRecord {
-            id: r.id,
-            attachment: AttachmentId(r.attachment_id),
-            model: r.model,
-            updated_at: r.updated_at,
-            field: ExtractedField {
-                name: r.name,
-                value: r.value,
-                raw: r.raw,
-                confidence: r.confidence as f32,
-                page: r.page_idx as usize,
-                bbox: match &r.bbox {
-                    Some(b) => Some(serde_json::from_str(b).map_err(|_| bad("box"))?),
-                    None => None,
-                },
-                source: match r.source.as_str() {
-                    "clerk" => FieldSource::Clerk,
-                    _ => FieldSource::Ocr,
-                },
-                validation: Validation {
-                    status: ValidationStatus::parse(&r.validation)
-                        .ok_or_else(|| bad("validation"))?,
-                    notes: serde_json::from_str(&r.notes).map_err(|_| bad("notes"))?,
-                    repair: r.repair,
-                },
-            },
-        })
-    }
-}
-
-const FIELD_COLS: &str = "id, attachment_id, page_idx, model, name, value, raw, confidence, box,
-    source, validation, notes, repair, updated_at";
+use crate::repo::rows::{FIELD_COLS, FieldRow};
+use crate::repo::{FieldRecord, FieldRepo, RepoResult};
 
 #[async_trait]
 impl FieldRepo for SqliteRepo {

@@ -14,11 +14,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use super::rows::Audit;
 use super::{ClerkRepo, Repo, RepoError, RepoResult, StationRepo, UnitRepo};
 use crate::config::SqliteConfig;
 use crate::domain::{
-    Actor, AttachmentId, Clerk, ClerkId, ClerkRole, DossierId, Station, StationId, Unit, UnitId,
-    now_millis,
+    Actor, Clerk, ClerkId, ClerkRole, Station, StationId, Unit, UnitId, now_millis,
 };
 
 #[derive(Clone)]
@@ -27,17 +27,6 @@ pub struct SqliteRepo {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-
-impl From<sqlx::Error> for RepoError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                RepoError::Conflict(d.message().to_string())
-            }
-            _ => RepoError::Db(e.to_string()),
-        }
-    }
-}
 
 impl SqliteRepo {
     /// Opens (creating if needed) the database file and applies pending migrations.
@@ -81,23 +70,24 @@ impl SqliteRepo {
         Ok(Self { pool })
     }
 
+    #[cfg(test)]
+    pub(crate) async fn exec_for_tests(&self, sql: &str) -> RepoResult<()> {
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn count_for_tests(&self, sql: &str) -> RepoResult<i64> {
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+
     async fn write_tx(&self) -> RepoResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
-/// Audit row inside a caller's transaction.
-pub(super) struct Audit<'a> {
-    pub actor: &'a Actor,
-    pub action: &'a str,
-    pub unit: Option<UnitId>,
-    pub dossier: Option<DossierId>,
-    pub attachment: Option<AttachmentId>,
-    pub detail: Option<String>,
-}
-
 impl Audit<'_> {
-    async fn insert(&self, tx: &mut Transaction<'static, Sqlite>) -> RepoResult<()> {
+    pub(super) async fn insert(&self, tx: &mut Transaction<'static, Sqlite>) -> RepoResult<()> {
         sqlx::query(
             "INSERT INTO audit (at, actor, action, unit_id, dossier_id, attachment_id, detail)
              VALUES (?, ?, ?, ?, ?, ?, ?)",

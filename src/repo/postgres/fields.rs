@@ -1,0 +1,170 @@
+//! Fields and review flags (PostgreSQL).
+
+use async_trait::async_trait;
+
+use super::{Audit, PgRepo};
+use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, now_millis};
+use crate::extract::crosscheck::ReviewFlag;
+use crate::repo::rows::{FIELD_COLS, FieldRow};
+use crate::repo::{FieldRecord, FieldRepo, RepoResult};
+
+#[async_trait]
+impl FieldRepo for PgRepo {
+    async fn replace_ocr_fields(
+        &self,
+        dossier: DossierId,
+        attachment: AttachmentId,
+        fields: &[(String, ExtractedField)],
+    ) -> RepoResult<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query("DELETE FROM fields WHERE attachment_id = $1 AND source = 'ocr'")
+            .bind(attachment.0)
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for (model, f) in fields {
+            let bbox = f
+                .bbox
+                .map(|b| serde_json::to_string(&b).unwrap_or_default());
+            let notes = serde_json::to_string(&f.validation.notes).unwrap_or_else(|_| "[]".into());
+            // A clerk's correction of the same field stays.
+            sqlx::query(
+                "INSERT INTO fields (dossier_id, attachment_id, page_idx, model, name, value, raw,
+                     confidence, box, source, validation, notes, repair, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ocr', $10, $11, $12, $13, $14)
+                 ON CONFLICT (attachment_id, page_idx, name) DO NOTHING",
+            )
+            .bind(dossier.0)
+            .bind(attachment.0)
+            .bind(f.page as i64)
+            .bind(model)
+            .bind(&f.name)
+            .bind(&f.value)
+            .bind(&f.raw)
+            .bind(f64::from(f.confidence))
+            .bind(bbox)
+            .bind(f.validation.status.as_str())
+            .bind(notes)
+            .bind(&f.validation.repair)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dossier_fields(&self, dossier: DossierId) -> RepoResult<Vec<FieldRecord>> {
+        let rows: Vec<FieldRow> = sqlx::query_as(&format!(
+            "SELECT {FIELD_COLS} FROM fields WHERE dossier_id = $1 ORDER BY attachment_id, page_idx, id"
+        ))
+        .bind(dossier.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(FieldRecord::try_from).collect()
+    }
+
+    async fn correct_field(
+        &self,
+        dossier: DossierId,
+        field: i64,
+        value: &str,
+        actor: &Actor,
+    ) -> RepoResult<Option<FieldRecord>> {
+        let mut tx = self.tx().await?;
+        let before: Option<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT value, attachment_id FROM fields WHERE id = $1 AND dossier_id = $2 FOR UPDATE",
+        )
+        .bind(field)
+        .bind(dossier.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((old, attachment)) = before else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE fields SET value = $1, source = 'clerk', validation = 'unchecked',
+                 notes = '[\"corrected by a clerk\"]', repair = NULL, updated_at = $2
+             WHERE id = $3",
+        )
+        .bind(value)
+        .bind(now_millis())
+        .bind(field)
+        .execute(&mut *tx)
+        .await?;
+        Audit {
+            actor,
+            action: "field.correct",
+            unit: None,
+            dossier: Some(dossier),
+            attachment: Some(AttachmentId(attachment)),
+            detail: Some(serde_json::json!({"field": field, "from": old, "to": value}).to_string()),
+        }
+        .insert_pg(&mut tx)
+        .await?;
+        let row: FieldRow =
+            sqlx::query_as(&format!("SELECT {FIELD_COLS} FROM fields WHERE id = $1"))
+                .bind(field)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(Some(row.try_into()?))
+    }
+
+    async fn replace_flags(&self, dossier: DossierId, flags: &[ReviewFlag]) -> RepoResult<()> {
+        let mut tx = self.tx().await?;
+        // Two workers finishing attachments of one dossier take turns here; otherwise each
+        // would delete the old flags and both sets would be inserted.
+        sqlx::query("SELECT id FROM dossiers WHERE id = $1 FOR UPDATE")
+            .bind(dossier.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM review_flags WHERE dossier_id = $1")
+            .bind(dossier.0)
+            .execute(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for f in flags {
+            sqlx::query(
+                "INSERT INTO review_flags (dossier_id, code, check_name, message, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(dossier.0)
+            .bind(&f.code)
+            .bind(&f.check)
+            .bind(&f.message)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dossier_flags(&self, dossier: DossierId) -> RepoResult<Vec<ReviewFlag>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT code, check_name, message FROM review_flags WHERE dossier_id = $1 ORDER BY id",
+        )
+        .bind(dossier.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(code, check, message)| ReviewFlag {
+                code,
+                check,
+                message,
+            })
+            .collect())
+    }
+
+    async fn dossier_procedure(&self, dossier: DossierId) -> RepoResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT procedure FROM dossiers WHERE id = $1")
+                .bind(dossier.0)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}

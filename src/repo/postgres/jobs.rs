@@ -1,0 +1,357 @@
+//! The job queue on PostgreSQL. A claim is one READ COMMITTED transaction:
+//!
+//! 1. dead-letter expired jobs at their last attempt (rows others hold are skipped);
+//! 2. rank the units with runnable jobs — fewest running jobs, then served longest ago, then
+//!    oldest job — from a plain read that locks nothing;
+//! 3. in that order, take the unit's oldest runnable job with `FOR UPDATE SKIP LOCKED`: a job
+//!    another claimer holds is passed over, never waited for, and a job it has just claimed
+//!    no longer matches when the row is re-checked under the lock.
+//!
+//! Only job rows (then their attachment) are locked, always in that order, so claimers neither
+//! serialize on a unit nor deadlock. The ranking is a snapshot: two claimers at the same instant
+//! may both favour one unit, and the second then takes that unit's next job.
+
+use async_trait::async_trait;
+use sqlx::{Postgres, Transaction};
+
+use super::{Audit, PgRepo, notify_jobs};
+use crate::domain::{
+    Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, PageRecord, UnitId,
+    now_millis,
+};
+use crate::repo::rows::JobRow;
+use crate::repo::{ClaimedJob, FailOutcome, JobQueue, RepoResult};
+
+/// Runnable at `$1`: queued and due, or running with an expired lease and attempts left (`$2`
+/// is `max_attempts`; the others are dead-lettered).
+const RUNNABLE: &str = "((state = 'queued' AND run_after <= $1)
+    OR (state = 'running' AND lease_until < $1 AND attempts < $2))";
+
+type ClaimRow = (i64, String, String, i64, Option<i64>, i64, i64);
+
+#[async_trait]
+impl JobQueue for PgRepo {
+    async fn claim(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_until: Millis,
+        max_attempts: u32,
+    ) -> RepoResult<Option<ClaimedJob>> {
+        let max = i64::from(max_attempts);
+        let mut tx = self.tx().await?;
+        // A job whose worker died at its last allowed attempt (a file that crashes the
+        // process, say) is dead-lettered rather than handed out forever.
+        let dead: Vec<Option<i64>> = sqlx::query_scalar(
+            "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = $1, updated_at = $1,
+                last_error = COALESCE(last_error || '; ', '')
+                    || 'worker lost the job (lease expired) on attempt ' || attempts
+             WHERE id IN (
+                SELECT id FROM jobs
+                WHERE state = 'running' AND lease_until < $1 AND attempts >= $2
+                FOR UPDATE SKIP LOCKED)
+             RETURNING attachment_id",
+        )
+        .bind(now)
+        .bind(max)
+        .fetch_all(&mut *tx)
+        .await?;
+        for a in dead.into_iter().flatten() {
+            fail_attachment(
+                &mut tx,
+                AttachmentId(a),
+                "processing_failed",
+                "dead-lettered: the worker processing it was lost on every attempt",
+                now,
+            )
+            .await?;
+        }
+        let units: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT r.unit_id FROM (
+                SELECT unit_id, MIN(id) AS first_job FROM jobs WHERE {RUNNABLE} GROUP BY unit_id
+             ) r
+             ORDER BY
+                (SELECT COUNT(*) FROM jobs x
+                 WHERE x.unit_id = r.unit_id AND x.state = 'running' AND x.lease_until >= $1),
+                COALESCE((SELECT MAX(y.claimed_at) FROM jobs y WHERE y.unit_id = r.unit_id), 0),
+                r.first_job"
+        ))
+        .bind(now)
+        .bind(max)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut picked: Option<i64> = None;
+        for unit in units {
+            picked = sqlx::query_scalar(&format!(
+                "SELECT id FROM jobs WHERE unit_id = $3 AND {RUNNABLE}
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ))
+            .bind(now)
+            .bind(max)
+            .bind(unit)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if picked.is_some() {
+                break;
+            }
+        }
+        let Some(id) = picked else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let (id, kind, payload, attempts, attachment, unit, created_at): ClaimRow = sqlx::query_as(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,
+                    lease_until = $3, claimed_at = $1, updated_at = $1
+                 WHERE id = $4
+                 RETURNING id, kind, payload, attempts, attachment_id, unit_id, created_at",
+        )
+        .bind(now)
+        .bind(worker)
+        .bind(lease_until)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(a) = attachment {
+            sqlx::query(
+                "UPDATE attachments SET status = 'processing', updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(a)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(ClaimedJob {
+            id: JobId(id),
+            kind,
+            payload,
+            attempts: attempts as u32,
+            attachment_id: attachment.map(AttachmentId),
+            unit_id: UnitId(unit),
+            created_at,
+        }))
+    }
+
+    async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, updated_at = $2
+             WHERE id = $3 AND worker = $4 AND state = 'running'",
+        )
+        .bind(lease_until)
+        .bind(now_millis())
+        .bind(job.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn complete_attachment(
+        &self,
+        job: JobId,
+        worker: &str,
+        attachment: AttachmentId,
+        pages: &[PageRecord],
+        pdf_key: &str,
+    ) -> RepoResult<bool> {
+        let now = now_millis();
+        let mut tx = self.tx().await?;
+        let owned = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = $1, updated_at = $1
+             WHERE id = $2 AND worker = $3 AND state = 'running'",
+        )
+        .bind(now)
+        .bind(job.0)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !owned {
+            // Another worker took the job over after our lease ran out: its result counts.
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // Delete-then-insert: a retried job replaces the pages, never adds to them.
+        sqlx::query("DELETE FROM pages WHERE attachment_id = $1")
+            .bind(attachment.0)
+            .execute(&mut *tx)
+            .await?;
+        for p in pages {
+            sqlx::query(
+                "INSERT INTO pages (attachment_id, idx, status, width, height, orientation, skew,
+                    blank, dpi, mean_confidence, text, pdf_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(attachment.0)
+            .bind(i64::from(p.index))
+            .bind(&p.status)
+            .bind(i64::from(p.width))
+            .bind(i64::from(p.height))
+            .bind(i64::from(p.orientation))
+            .bind(f64::from(p.skew))
+            .bind(p.blank)
+            .bind(f64::from(p.dpi))
+            .bind(p.mean_confidence.map(f64::from))
+            .bind(&p.text)
+            .bind(&p.pdf_key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let (dossier, unit): (i64, i64) = sqlx::query_as(
+            "UPDATE attachments a SET status = 'done', pdf_key = $1, page_count = $2,
+                error_code = NULL, error_message = NULL, updated_at = $3
+             FROM dossiers d
+             WHERE a.id = $4 AND d.id = a.dossier_id
+             RETURNING a.dossier_id, d.unit_id",
+        )
+        .bind(pdf_key)
+        .bind(pages.len() as i64)
+        .bind(now)
+        .bind(attachment.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        Audit {
+            actor: &Actor::Worker(worker.to_string()),
+            action: "attachment.processed",
+            unit: Some(UnitId(unit)),
+            dossier: Some(DossierId(dossier)),
+            attachment: Some(attachment),
+            detail: Some(format!("{} pages", pages.len())),
+        }
+        .insert_pg(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn fail(&self, job: JobId, worker: &str, outcome: FailOutcome) -> RepoResult<bool> {
+        let now = now_millis();
+        let mut tx = self.tx().await?;
+        let (state, run_after, error) = match &outcome {
+            FailOutcome::Retry { at, error } => ("queued", *at, error.clone()),
+            FailOutcome::Abort { code, message } => ("failed", now, format!("{code}: {message}")),
+            FailOutcome::Dead { error } => ("dead", now, error.clone()),
+        };
+        let row: Option<(Option<i64>, i64)> = sqlx::query_as(
+            "UPDATE jobs SET state = $1, run_after = $2, last_error = $3, lease_until = NULL,
+                worker = CASE WHEN $1 = 'queued' THEN NULL ELSE worker END,
+                finished_at = CASE WHEN $1 = 'queued' THEN NULL ELSE $4 END, updated_at = $4
+             WHERE id = $5 AND worker = $6 AND state = 'running'
+             RETURNING attachment_id, unit_id",
+        )
+        .bind(state)
+        .bind(run_after)
+        .bind(&error)
+        .bind(now)
+        .bind(job.0)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((attachment, unit)) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if let Some(a) = attachment.map(AttachmentId) {
+            match &outcome {
+                FailOutcome::Retry { .. } => {
+                    sqlx::query(
+                        "UPDATE attachments SET status = 'queued', updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(a.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                FailOutcome::Abort { code, message } => {
+                    fail_attachment(&mut tx, a, code, message, now).await?;
+                }
+                FailOutcome::Dead { error } => {
+                    fail_attachment(&mut tx, a, "processing_failed", error, now).await?;
+                }
+            }
+        }
+        // A retry due now is news for idle workers; a later one is found by their polling.
+        if matches!(outcome, FailOutcome::Retry { at, .. } if at <= now) {
+            notify_jobs(&mut tx, UnitId(unit)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn release(&self, worker: &str) -> RepoResult<u64> {
+        let now = now_millis();
+        let mut tx = self.tx().await?;
+        let released: Vec<(Option<i64>, i64)> = sqlx::query_as(
+            "UPDATE jobs SET state = 'queued', worker = NULL, lease_until = NULL,
+                attempts = GREATEST(attempts - 1, 0), run_after = $1, updated_at = $1
+             WHERE worker = $2 AND state = 'running'
+             RETURNING attachment_id, unit_id",
+        )
+        .bind(now)
+        .bind(worker)
+        .fetch_all(&mut *tx)
+        .await?;
+        for a in released.iter().filter_map(|r| r.0) {
+            sqlx::query("UPDATE attachments SET status = 'queued', updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(a)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some((_, unit)) = released.first() {
+            notify_jobs(&mut tx, UnitId(*unit)).await?;
+        }
+        tx.commit().await?;
+        Ok(released.len() as u64)
+    }
+
+    async fn depth(&self) -> RepoResult<Vec<(JobState, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(JobState::ALL
+            .iter()
+            .map(|s| {
+                let n = rows
+                    .iter()
+                    .find(|(name, _)| name == s.as_str())
+                    .map_or(0, |r| r.1);
+                (*s, n)
+            })
+            .collect())
+    }
+
+    async fn jobs_of(&self, attachment: AttachmentId) -> RepoResult<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = sqlx::query_as(
+            "SELECT id, attachment_id, state, attempts, last_error, run_after FROM jobs
+             WHERE attachment_id = $1 ORDER BY id DESC",
+        )
+        .bind(attachment.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(JobInfo::from).collect())
+    }
+}
+
+async fn fail_attachment(
+    tx: &mut Transaction<'static, Postgres>,
+    a: AttachmentId,
+    code: &str,
+    message: &str,
+    now: Millis,
+) -> RepoResult<()> {
+    sqlx::query(
+        "UPDATE attachments SET status = 'failed', error_code = $1, error_message = $2,
+            updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(code)
+    .bind(message)
+    .bind(now)
+    .bind(a.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Fields and review flags: OCR fields are replaced on a retry, a clerk's correction stays and
+//! is audited.
+
+use super::queue::{dossier, upload};
+use super::{Backend, on_every_backend};
+use crate::domain::{Actor, BBox, ExtractedField, FieldSource, Validation, ValidationStatus};
+use crate::extract::crosscheck::ReviewFlag;
+
+on_every_backend!(ocr_fields_are_replaced_and_clerk_corrections_stay);
+
+fn field(name: &str, value: &str) -> (String, ExtractedField) {
+    (
+        "cccd".into(),
+        ExtractedField {
+            name: name.into(),
+            value: Some(value.into()),
+            raw: value.into(),
+            confidence: 0.5,
+            page: 0,
+            bbox: Some(BBox {
+                x0: 1,
+                y0: 2,
+                x1: 30,
+                y1: 40,
+            }),
+            source: FieldSource::Ocr,
+            validation: Validation {
+                status: ValidationStatus::Valid,
+                notes: vec!["checksum".into()],
+                repair: None,
+            },
+        },
+    )
+}
+
+async fn ocr_fields_are_replaced_and_clerk_corrections_stay(b: Backend) {
+    let repo = b.fresh().await;
+    let d = dossier(&*repo, "A").await;
+    let att = upload(&*repo, &d, 0..1).await[0];
+    let first = [field("pid", "001"), field("name", "AN")];
+    repo.replace_ocr_fields(d.id, att, &first).await.unwrap();
+    let fields = repo.dossier_fields(d.id).await.unwrap();
+    assert_eq!(fields.len(), 2);
+    let name = fields.iter().find(|f| f.field.name == "name").unwrap();
+    assert_eq!(name.field.bbox, first[1].1.bbox);
+    assert_eq!(name.field.validation.notes, ["checksum"]);
+
+    let clerk = Actor::Admin;
+    let fixed = repo
+        .correct_field(d.id, name.id, "BÌNH", &clerk)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fixed.field.source, FieldSource::Clerk);
+    assert_eq!(fixed.field.validation.status, ValidationStatus::Unchecked);
+    assert!(
+        repo.correct_field(d.id, 999_999, "x", &clerk)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A retried job writes its OCR fields again: the clerk's value stays, OCR ones are replaced.
+    let again = [field("pid", "002"), field("name", "AN")];
+    repo.replace_ocr_fields(d.id, att, &again).await.unwrap();
+    let fields = repo.dossier_fields(d.id).await.unwrap();
+    assert_eq!(fields.len(), 2);
+    let value = |n: &str| {
+        let f = fields.iter().find(|f| f.field.name == n).unwrap();
+        f.field.value.clone().unwrap()
+    };
+    assert_eq!((value("pid"), value("name")), ("002".into(), "BÌNH".into()));
+    assert_eq!(
+        repo.count("SELECT COUNT(*) FROM audit WHERE action = 'field.correct'")
+            .await,
+        1
+    );
+
+    let flag = |code: &str| ReviewFlag {
+        code: code.into(),
+        check: "requester_id_card".into(),
+        message: "m".into(),
+    };
+    repo.replace_flags(d.id, &[flag("a"), flag("b")])
+        .await
+        .unwrap();
+    repo.replace_flags(d.id, &[flag("c")]).await.unwrap();
+    let flags = repo.dossier_flags(d.id).await.unwrap();
+    assert_eq!(
+        flags.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        ["c"]
+    );
+    assert_eq!(
+        repo.dossier_procedure(d.id).await.unwrap().as_deref(),
+        Some("khai-sinh")
+    );
+}
