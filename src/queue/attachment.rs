@@ -15,9 +15,9 @@ use crate::store::BlobKey;
 
 /// What the handler reports when it is done.
 pub(super) enum Done {
-    Completed {
-        pages: usize,
-    },
+    /// Committed. The dossier's cross-document checks are still to run: the worker runs them
+    /// after it stops renewing the lease (the job is done, a renewal would find it gone).
+    Completed { pages: usize, dossier: DossierId },
     /// Our lease ran out and another worker took the job; its result counts.
     LostLease,
 }
@@ -130,15 +130,11 @@ pub(super) async fn process(
         .complete_attachment(job.id, worker, id, &pages, pdf_key.as_str())
         .await
         .map_err(JobError::retry)?;
-    if owned {
-        // The job is done either way; a failed check is logged and runs again with the next
-        // attachment of the dossier.
-        if let Err(e) = crosscheck_when_complete(ctx, att.dossier_id).await {
-            tracing::warn!(dossier = %att.dossier_id, "cross-document checks failed: {e}");
-        }
-    }
     Ok(if owned {
-        Done::Completed { pages: pages.len() }
+        Done::Completed {
+            pages: pages.len(),
+            dossier: att.dossier_id,
+        }
     } else {
         Done::LostLease
     })
@@ -146,7 +142,10 @@ pub(super) async fn process(
 
 /// Runs the dossier's pipeline checks once none of its attachments is waiting or in work; the
 /// last attachment to finish sees them all.
-async fn crosscheck_when_complete(ctx: &Ctx, dossier: DossierId) -> crate::repo::RepoResult<()> {
+pub(super) async fn crosscheck_when_complete(
+    ctx: &Ctx,
+    dossier: DossierId,
+) -> crate::repo::RepoResult<()> {
     let views = ctx.repo.attachment_views(dossier).await?;
     if views.iter().any(|v| {
         matches!(

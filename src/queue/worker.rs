@@ -230,6 +230,7 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
     metrics::histogram!("motcua_job_wait_seconds")
         .record((now_millis() - job.created_at).max(0) as f64 / 1e3);
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+    tracing::info!(parent: &span, "job started");
 
     let lost = CancellationToken::new();
     let beat = tokio::spawn(heartbeat(
@@ -256,7 +257,12 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
     beat.abort();
     let secs = started.elapsed().as_secs_f64();
     match result {
-        Some(Ok(Done::Completed { pages })) => {
+        Some(Ok(Done::Completed { pages, dossier })) => {
+            // The job is done either way; a failed check is logged and runs again with the next
+            // attachment of the dossier.
+            if let Err(e) = attachment::crosscheck_when_complete(ctx, dossier).await {
+                tracing::warn!(parent: &span, %dossier, "cross-document checks failed: {e}");
+            }
             metrics::histogram!("motcua_job_seconds").record(secs);
             metrics::counter!("motcua_jobs_completed_total").increment(1);
             tracing::info!(parent: &span, pages, seconds = format!("{secs:.2}"), "job done");

@@ -1,6 +1,7 @@
 //! Helpers for tests that run the real `motcua` binary.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
@@ -88,4 +89,3 @@ fn cer_counts_edits() {
     assert!((cer("abcd", "abxd") - 0.25).abs() < 1e-12);
     assert_eq!(cer("Việt", "Viet"), 0.25);
 }
-pub mod backends;

