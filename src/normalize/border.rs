@@ -397,13 +397,7 @@ mod tests {
                 (false, _) => 60,
             }])
         });
-        let page = find_page(&img).expect("a page on a desk");
-        let c = page.crop;
-        let mut cut = image::imageops::crop_imm(&img, c.x, c.y, c.w, c.h).to_image();
-        page.paint(&mut cut, 1.0);
-        let left = cut.pixels().filter(|p| p.0[0] < 50).count();
-        let drawn = img.pixels().filter(|p| p.0[0] < 50).count();
-        assert_eq!(left, drawn, "every text pixel survives the painting");
+        paint_keeps_all_text(&img);
     }
 
     #[test]
@@ -421,14 +415,21 @@ mod tests {
                 (false, _) => 60,
             }])
         });
-        let page = find_page(&img).expect("a page on a desk");
-        let c = page.crop;
+        let c = paint_keeps_all_text(&img);
         assert!(c.x + c.w >= 995 && c.y + c.h >= 795, "{c:?}");
-        let mut cut = image::imageops::crop_imm(&img, c.x, c.y, c.w, c.h).to_image();
+    }
+
+    /// Finds the page, paints its background and checks that no text pixel (< 50) was lost;
+    /// returns the page's box.
+    fn paint_keeps_all_text(img: &GrayImage) -> Rect {
+        let page = find_page(img).expect("a page on a desk");
+        let c = page.crop;
+        let mut cut = image::imageops::crop_imm(img, c.x, c.y, c.w, c.h).to_image();
         page.paint(&mut cut, 1.0);
         let left = cut.pixels().filter(|p| p.0[0] < 50).count();
         let drawn = img.pixels().filter(|p| p.0[0] < 50).count();
         assert_eq!(left, drawn, "every text pixel survives the painting");
+        c
     }
 
     #[test]
