@@ -15,7 +15,6 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use reqwest::blocking::multipart::Form;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_motcua");
 
@@ -66,20 +65,9 @@ fn admin(env: &[(String, String)], args: &[&str]) -> String {
 }
 
 fn corpus_files(n: usize) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e != "jsonl"))
-        .collect();
-    files.sort();
-    // Identical files (blank backs) would rightly be one attachment of a dossier.
-    let mut seen = BTreeSet::new();
-    files.retain(|p| seen.insert(hex::encode(Sha256::digest(std::fs::read(p).unwrap()))));
-    assert!(files.len() >= n, "{} distinct corpus files", files.len());
-    files.truncate(n);
-    files
+    let names = common::distinct_corpus_files();
+    assert!(names.len() >= n, "{} distinct corpus files", names.len());
+    names[..n].iter().map(|f| common::corpus(f)).collect()
 }
 
 /// Job ids a worker's log says it completed (`job{id=… …}: … job done`).
@@ -235,6 +223,7 @@ fn three_workers_share_a_300_page_batch_each_page_once_and_a_killed_worker_loses
         w.child.wait().unwrap();
         w.log()
     };
+    let killed_done = jobs_done(&killed_log);
 
     let all = loop {
         let a = attachments(&client);
@@ -262,7 +251,7 @@ fn three_workers_share_a_300_page_batch_each_page_once_and_a_killed_worker_loses
         .map(|a| a["job"]["id"].as_i64().unwrap())
         .collect();
     let logged = || {
-        let mut by_worker = vec![jobs_done(&killed_log)];
+        let mut by_worker = vec![killed_done.clone()];
         by_worker.extend(workers.iter().flatten().map(|w| jobs_done(&w.log())));
         by_worker
     };
@@ -270,7 +259,7 @@ fn three_workers_share_a_300_page_batch_each_page_once_and_a_killed_worker_loses
     // (done, one attempt), or its lease ran out and another worker took it (two attempts).
     let held: BTreeSet<i64> = jobs_logged(&killed_log, "job started")
         .into_iter()
-        .filter(|id| !jobs_done(&killed_log).contains(id))
+        .filter(|id| !killed_done.contains(id))
         .collect();
     let unlogged = |by_worker: &[Vec<i64>]| -> BTreeSet<i64> {
         let seen: BTreeSet<i64> = by_worker.iter().flatten().copied().collect();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cer, fixture, pdftotext};
+use common::{cer, corpus, fixture, pdftotext};
 use reqwest::StatusCode;
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::blocking::{Client, RequestBuilder};
@@ -19,12 +19,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_motcua");
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/dev")
-        .join(name)
-}
 
 /// A running `motcua serve`; killed when dropped.
 struct Server {
@@ -327,15 +321,7 @@ fn sha256(b: &[u8]) -> String {
 /// The whole dev corpus, as a station sends its day's scans in one batch. Files with the same
 /// bytes (identical blank backs) are sent once: a second copy would rightly be a duplicate.
 fn batch() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(corpus(""))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".jsonl"))
-        .collect();
-    names.sort();
-    let mut seen = std::collections::HashSet::new();
-    names.retain(|n| seen.insert(sha256(&std::fs::read(corpus(n)).unwrap())));
+    let names = common::distinct_corpus_files();
     assert!(names.len() >= 50, "{names:?}");
     names
 }

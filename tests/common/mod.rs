@@ -13,6 +13,29 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A file of the dev corpus (`../shared/corpus/dev`).
+pub fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/dev")
+        .join(name)
+}
+
+/// The dev corpus's page files by name, sorted, each content once: identical files (blank
+/// backs) would rightly be one attachment of a dossier.
+pub fn distinct_corpus_files() -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut names: Vec<String> = std::fs::read_dir(corpus(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(Sha256::digest(std::fs::read(corpus(n)).unwrap())));
+    names
+}
+
 pub fn motcua(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_motcua"))
         .args(args)
