@@ -9,12 +9,20 @@
 # instance: its master, volume, filer and admin ports are port+1..+4 (and their gRPC ports
 # +10000), so two instances on different ports do not collide. Development keys only:
 # MOTCUA_S3_ACCESS_KEY / MOTCUA_S3_SECRET_KEY (defaults below) become its admin identity.
+#
+# SeaweedFS keeps each bucket in volumes of its own and by default allows as many volumes as
+# free disk / volume size: on a machine with a few GB free, the fifth bucket found no writable
+# volume and every PUT failed with InternalError. The tests make a bucket each, so the count is
+# fixed here (MOTCUA_S3_MAX_VOLUMES, default 1000) with small volumes (MOTCUA_S3_VOLUME_MB,
+# default 64); volume files grow as they are written, so an empty one costs next to nothing.
 set -euo pipefail
 
 port=${MOTCUA_S3_PORT:-8333}
 dir=${MOTCUA_S3_DIR:-/tmp/motcua-s3-$port}
 key=${MOTCUA_S3_ACCESS_KEY:-motcua-dev}
 secret=${MOTCUA_S3_SECRET_KEY:-motcua-dev-secret}
+max_volumes=${MOTCUA_S3_MAX_VOLUMES:-1000}
+volume_mb=${MOTCUA_S3_VOLUME_MB:-64}
 pidfile=$dir/weed.pid
 endpoint=http://127.0.0.1:$port
 
@@ -43,6 +51,7 @@ start() {
       -dir="$dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -s3.port="$port" -master.port=$((port + 1)) -volume.port=$((port + 2)) \
       -filer.port=$((port + 3)) -admin.port=$((port + 4)) \
+      -volume.max="$max_volumes" -master.volumeSizeLimitMB="$volume_mb" \
       -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
       -master.telemetry=false >"$dir/weed.log" 2>&1 &
     echo $! >"$pidfile"

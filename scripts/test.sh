@@ -13,7 +13,10 @@ echo "== SQLite + filesystem store" >&2
 env -u MOTCUA_TEST_PG_URL -u MOTCUA_TEST_S3_ENDPOINT cargo test --release "$@"
 
 echo "== PostgreSQL + S3 (SeaweedFS)" >&2
-trap 'bash scripts/s3.sh stop || true; bash scripts/pg.sh stop || true' EXIT
+# A fresh S3 data folder per run: buckets of earlier runs do not pile up volumes.
+MOTCUA_S3_DIR=$(mktemp -d /tmp/motcua-s3-test.XXXXXX)
+export MOTCUA_S3_DIR
+trap 'bash scripts/s3.sh stop || true; rm -rf "$MOTCUA_S3_DIR"; bash scripts/pg.sh stop || true' EXIT
 MOTCUA_TEST_PG_URL=$(bash scripts/pg.sh start)
 export MOTCUA_TEST_PG_URL
 bash scripts/s3.sh start
