@@ -623,6 +623,16 @@ impl Config {
         }
     }
 
+    /// The configuration as `motcua config` prints it: the database password masked. (S3 keys
+    /// never live here: they come from the standard AWS chain.)
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        if let DbConfig::Postgres(p) = &mut c.db {
+            p.url = redact_url(&p.url);
+        }
+        c
+    }
+
     /// Root of the filesystem blob store (`None` with another backend).
     pub fn fs_store_root(&self) -> Option<PathBuf> {
         match &self.store {
@@ -776,14 +786,30 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => match rest[..at].split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => url.to_string(),
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _)) => format!("{user}:***{}", &authority[at..]),
+            None => authority.to_string(),
         },
-        None => url.to_string(),
-    }
+        None => authority.to_string(),
+    };
+    // libpq also takes the password as a query parameter.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// An environment value as TOML (`4`, `true`, `[1, 2]`), or else a plain string (`0.0.0.0:80`).
@@ -816,6 +842,32 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn urls_lose_their_password_and_nothing_else() {
+        for (url, shown) in [
+            (
+                "postgres://motcua:s3cr%40t@db:5432/motcua",
+                "postgres://motcua:***@db:5432/motcua",
+            ),
+            (
+                "postgres://db/motcua?user=motcua&password=s3cret&sslmode=require",
+                "postgres://db/motcua?user=motcua&password=***&sslmode=require",
+            ),
+            (
+                "postgres://u:p@db?PASSWORD=x",
+                "postgres://u:***@db?PASSWORD=***",
+            ),
+            ("postgres://motcua@db/motcua", "postgres://motcua@db/motcua"),
+            (
+                "postgres://db/x?passwordless=1",
+                "postgres://db/x?passwordless=1",
+            ),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 
     #[test]

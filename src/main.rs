@@ -166,7 +166,7 @@ fn main() -> ExitCode {
         Command::Config => {
             print!(
                 "{}",
-                toml::to_string_pretty(&cfg).expect("config serializes")
+                toml::to_string_pretty(&cfg.redacted()).expect("config serializes")
             );
             ExitCode::SUCCESS
         }

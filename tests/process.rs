@@ -338,6 +338,22 @@ fn invalid_config_reports_every_error_and_config_prints_the_effective_one() {
     let printed: toml::Value = toml::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
     assert_eq!(printed["ocr"]["psm"].as_integer(), Some(6));
     assert!(printed["limits"]["max_file_bytes"].as_integer().unwrap() > 0);
+
+    // `motcua config` is what people paste into tickets: the database password stays out.
+    std::fs::write(
+        &cfg,
+        "[db]\nurl = \"postgres://motcua:Hanoi-584@db:5432/motcua\"\n",
+    )
+    .unwrap();
+    let o = motcua(&["--config", cfg.to_str().unwrap(), "config"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("Hanoi-584"), "{out}");
+    let printed: toml::Value = toml::from_str(&out).unwrap();
+    assert_eq!(
+        printed["db"]["url"].as_str(),
+        Some("postgres://motcua:***@db:5432/motcua")
+    );
 }
 
 #[test]
