@@ -10,7 +10,7 @@ use super::{JobError, PIPELINE_VERSION};
 use crate::domain::{AttachmentId, AttachmentStatus, DossierId, ExtractedField, PageRecord};
 use crate::extract::crosscheck;
 use crate::pipeline::FileError;
-use crate::repo::ClaimedJob;
+use crate::repo::{ClaimedJob, Processed};
 use crate::store::BlobKey;
 
 /// What the handler reports when it is done.
@@ -114,20 +114,20 @@ pub(super) async fn process(
             pdf_key: pdf_key.to_string(),
         })
         .collect();
-    // Fields first: once the attachment shows done, its fields are there. A retry replaces them.
     let fields: Vec<(String, ExtractedField)> = doc
         .pages
         .iter()
         .filter_map(|p| p.doc_type.as_ref().map(|d| (d, p)))
         .flat_map(|(d, p)| p.fields.iter().map(|f| (d.model.clone(), f.clone())))
         .collect();
-    ctx.repo
-        .replace_ocr_fields(att.dossier_id, id, &fields)
-        .await
-        .map_err(JobError::retry)?;
+    let result = Processed {
+        pages: &pages,
+        pdf_key: pdf_key.as_str(),
+        fields: &fields,
+    };
     let owned = ctx
         .repo
-        .complete_attachment(job.id, worker, id, &pages, pdf_key.as_str())
+        .complete_attachment(job.id, worker, id, &result)
         .await
         .map_err(JobError::retry)?;
     Ok(if owned {

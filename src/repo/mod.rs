@@ -18,8 +18,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{
-    Actor, Attachment, AttachmentId, Clerk, ClerkRole, Dossier, DossierId, DossierSource, JobId,
-    JobInfo, JobState, Millis, NewAttachment, PageRecord, Station, Unit, UnitId,
+    Actor, Attachment, AttachmentId, Clerk, ClerkRole, Dossier, DossierId, DossierSource,
+    ExtractedField, JobId, JobInfo, JobState, Millis, NewAttachment, PageRecord, Station, Unit,
+    UnitId,
 };
 
 pub use self::postgres::PgRepo;
@@ -186,15 +187,16 @@ pub trait JobQueue: Send + Sync {
     ) -> RepoResult<Option<ClaimedJob>>;
     /// Extends the lease; false when the job is no longer this worker's.
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool>;
-    /// In ONE transaction: replaces the attachment's pages, marks attachment and job done.
-    /// False (and nothing written) when the job is no longer this worker's.
+    /// In ONE transaction: replaces the attachment's pages and OCR fields (a clerk's
+    /// corrections stay), marks attachment and job done. False (and nothing written) when the
+    /// job is no longer this worker's: a worker that lost its lease cannot overwrite the result
+    /// of the one that took over.
     async fn complete_attachment(
         &self,
         job: JobId,
         worker: &str,
         attachment: AttachmentId,
-        pages: &[PageRecord],
-        pdf_key: &str,
+        result: &Processed<'_>,
     ) -> RepoResult<bool>;
     /// Records a failed attempt; false when the job is no longer this worker's.
     async fn fail(&self, job: JobId, worker: &str, outcome: FailOutcome) -> RepoResult<bool>;
@@ -204,6 +206,15 @@ pub trait JobQueue: Send + Sync {
     async fn depth(&self) -> RepoResult<Vec<(JobState, i64)>>;
     /// Jobs of an attachment, newest first (tests and diagnostics).
     async fn jobs_of(&self, attachment: AttachmentId) -> RepoResult<Vec<JobInfo>>;
+}
+
+/// What processing an attachment produced.
+#[derive(Debug, Clone, Copy)]
+pub struct Processed<'a> {
+    pub pages: &'a [PageRecord],
+    pub pdf_key: &'a str,
+    /// `(model, field)` pairs.
+    pub fields: &'a [(String, ExtractedField)],
 }
 
 /// Everything the service needs from its database.

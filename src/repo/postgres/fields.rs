@@ -1,6 +1,7 @@
 //! Fields and review flags (PostgreSQL).
 
 use async_trait::async_trait;
+use sqlx::PgConnection;
 
 use super::{Audit, PgRepo};
 use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, now_millis};
@@ -17,40 +18,7 @@ impl FieldRepo for PgRepo {
         fields: &[(String, ExtractedField)],
     ) -> RepoResult<()> {
         let mut tx = self.tx().await?;
-        sqlx::query("DELETE FROM fields WHERE attachment_id = $1 AND source = 'ocr'")
-            .bind(attachment.0)
-            .execute(&mut *tx)
-            .await?;
-        let now = now_millis();
-        for (model, f) in fields {
-            let bbox = f
-                .bbox
-                .map(|b| serde_json::to_string(&b).unwrap_or_default());
-            let notes = serde_json::to_string(&f.validation.notes).unwrap_or_else(|_| "[]".into());
-            // A clerk's correction of the same field stays.
-            sqlx::query(
-                "INSERT INTO fields (dossier_id, attachment_id, page_idx, model, name, value, raw,
-                     confidence, box, source, validation, notes, repair, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ocr', $10, $11, $12, $13, $14)
-                 ON CONFLICT (attachment_id, page_idx, name) DO NOTHING",
-            )
-            .bind(dossier.0)
-            .bind(attachment.0)
-            .bind(f.page as i64)
-            .bind(model)
-            .bind(&f.name)
-            .bind(&f.value)
-            .bind(&f.raw)
-            .bind(f64::from(f.confidence))
-            .bind(bbox)
-            .bind(f.validation.status.as_str())
-            .bind(notes)
-            .bind(&f.validation.repair)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        write_ocr_fields(&mut tx, dossier, attachment, fields).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -167,4 +135,49 @@ impl FieldRepo for PgRepo {
                 .await?,
         )
     }
+}
+
+/// Replaces the OCR fields of an attachment inside the caller's transaction; a clerk's
+/// correction of the same field stays.
+pub(super) async fn write_ocr_fields(
+    conn: &mut PgConnection,
+    dossier: DossierId,
+    attachment: AttachmentId,
+    fields: &[(String, ExtractedField)],
+) -> RepoResult<()> {
+    sqlx::query("DELETE FROM fields WHERE attachment_id = $1 AND source = 'ocr'")
+        .bind(attachment.0)
+        .execute(&mut *conn)
+        .await?;
+    let now = now_millis();
+    for (model, f) in fields {
+        let bbox = f
+            .bbox
+            .map(|b| serde_json::to_string(&b).unwrap_or_default());
+        let notes = serde_json::to_string(&f.validation.notes).unwrap_or_else(|_| "[]".into());
+        // A clerk's correction of the same field stays.
+        sqlx::query(
+            "INSERT INTO fields (dossier_id, attachment_id, page_idx, model, name, value, raw,
+                 confidence, box, source, validation, notes, repair, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ocr', $10, $11, $12, $13, $14)
+             ON CONFLICT (attachment_id, page_idx, name) DO NOTHING",
+        )
+        .bind(dossier.0)
+        .bind(attachment.0)
+        .bind(f.page as i64)
+        .bind(model)
+        .bind(&f.name)
+        .bind(&f.value)
+        .bind(&f.raw)
+        .bind(f64::from(f.confidence))
+        .bind(bbox)
+        .bind(f.validation.status.as_str())
+        .bind(notes)
+        .bind(&f.validation.repair)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -16,11 +16,10 @@ use sqlx::{Postgres, Transaction};
 
 use super::{Audit, PgRepo, notify_jobs};
 use crate::domain::{
-    Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, PageRecord, UnitId,
-    now_millis,
+    Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, UnitId, now_millis,
 };
 use crate::repo::rows::JobRow;
-use crate::repo::{ClaimedJob, FailOutcome, JobQueue, RepoResult};
+use crate::repo::{ClaimedJob, FailOutcome, JobQueue, Processed, RepoResult};
 
 /// Runnable at `$1`: queued and due, or running with an expired lease and attempts left (`$2`
 /// is `max_attempts`; the others are dead-lettered).
@@ -151,9 +150,13 @@ impl JobQueue for PgRepo {
         job: JobId,
         worker: &str,
         attachment: AttachmentId,
-        pages: &[PageRecord],
-        pdf_key: &str,
+        result: &Processed<'_>,
     ) -> RepoResult<bool> {
+        let Processed {
+            pages,
+            pdf_key,
+            fields,
+        } = *result;
         let now = now_millis();
         let mut tx = self.tx().await?;
         let owned = sqlx::query(
@@ -211,6 +214,7 @@ impl JobQueue for PgRepo {
         .bind(attachment.0)
         .fetch_one(&mut *tx)
         .await?;
+        super::fields::write_ocr_fields(&mut tx, DossierId(dossier), attachment, fields).await?;
         Audit {
             actor: &Actor::Worker(worker.to_string()),
             action: "attachment.processed",

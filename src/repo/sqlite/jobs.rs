@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use super::{Audit, SqliteRepo};
-use crate::domain::{Actor, AttachmentId, JobId, JobInfo, JobState, Millis, PageRecord, UnitId};
-use crate::repo::{ClaimedJob, FailOutcome, JobQueue, RepoResult};
+use crate::domain::{Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, UnitId};
+use crate::repo::{ClaimedJob, FailOutcome, JobQueue, Processed, RepoResult};
 
 use crate::repo::rows::JobRow;
 
@@ -115,9 +115,13 @@ impl JobQueue for SqliteRepo {
         job: JobId,
         worker: &str,
         attachment: AttachmentId,
-        pages: &[PageRecord],
-        pdf_key: &str,
+        result: &Processed<'_>,
     ) -> RepoResult<bool> {
+        let Processed {
+            pages,
+            pdf_key,
+            fields,
+        } = *result;
         let now = crate::domain::now_millis();
         let mut tx = self.write_tx().await?;
         let owned = sqlx::query(
@@ -174,11 +178,12 @@ impl JobQueue for SqliteRepo {
         .bind(attachment.0)
         .fetch_one(&mut *tx)
         .await?;
+        super::fields::write_ocr_fields(&mut tx, DossierId(dossier), attachment, fields).await?;
         Audit {
             actor: &Actor::Worker(worker.to_string()),
             action: "attachment.processed",
             unit: Some(UnitId(unit)),
-            dossier: Some(crate::domain::DossierId(dossier)),
+            dossier: Some(DossierId(dossier)),
             attachment: Some(attachment),
             detail: Some(format!("{} pages", pages.len())),
         }

@@ -1,12 +1,16 @@
 //! Fields and review flags: OCR fields are replaced on a retry, a clerk's correction stays and
 //! is audited.
 
-use super::queue::{dossier, upload};
+use super::queue::{dossier, page, upload};
 use super::{Backend, on_every_backend};
 use crate::domain::{Actor, BBox, ExtractedField, FieldSource, Validation, ValidationStatus};
 use crate::extract::crosscheck::ReviewFlag;
+use crate::repo::Processed;
 
-on_every_backend!(ocr_fields_are_replaced_and_clerk_corrections_stay);
+on_every_backend!(
+    ocr_fields_are_replaced_and_clerk_corrections_stay,
+    fields_are_written_with_the_result_and_only_by_the_owner_of_the_job,
+);
 
 fn field(name: &str, value: &str) -> (String, ExtractedField) {
     (
@@ -93,4 +97,53 @@ async fn ocr_fields_are_replaced_and_clerk_corrections_stay(b: Backend) {
         repo.dossier_procedure(d.id).await.unwrap().as_deref(),
         Some("khai-sinh")
     );
+}
+
+async fn fields_are_written_with_the_result_and_only_by_the_owner_of_the_job(b: Backend) {
+    let repo = b.fresh().await;
+    let d = dossier(&*repo, "A").await;
+    let att = upload(&*repo, &d, 0..1).await[0];
+    let t = crate::domain::now_millis() + 1000;
+    let j = repo.claim("old", t, t + 1000, 5).await.unwrap().unwrap();
+    // The lease runs out and another worker takes the job over and finishes it.
+    let again = repo
+        .claim("new", t + 1001, t + 9000, 5)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, j.id);
+    let pages = [page(0)];
+    let theirs = [field("pid", "001"), field("name", "AN")];
+    let result = |fields| Processed {
+        pages: &pages,
+        pdf_key: "k",
+        fields,
+    };
+    assert!(
+        repo.complete_attachment(j.id, "new", att, &result(&theirs))
+            .await
+            .unwrap()
+    );
+    let stored = |fields: Vec<crate::repo::FieldRecord>| {
+        let mut v: Vec<_> = fields
+            .into_iter()
+            .map(|f| (f.field.name, f.field.value.unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let expected = vec![
+        ("name".to_string(), "AN".to_string()),
+        ("pid".to_string(), "001".to_string()),
+    ];
+    assert_eq!(stored(repo.dossier_fields(d.id).await.unwrap()), expected);
+    // The old worker comes back with a (different) result: nothing of it is written.
+    let stale = [field("pid", "999")];
+    assert!(
+        !repo
+            .complete_attachment(j.id, "old", att, &result(&stale))
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored(repo.dossier_fields(d.id).await.unwrap()), expected);
 }

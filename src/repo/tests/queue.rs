@@ -8,7 +8,7 @@ use crate::domain::{
     Actor, AttachmentId, AttachmentStatus, Dossier, DossierSource, JobState, NewAttachment,
     PageRecord,
 };
-use crate::repo::{FailOutcome, JobQueue, NewDossier, NewJob, PgRepo, Repo};
+use crate::repo::{FailOutcome, JobQueue, NewDossier, NewJob, PgRepo, Processed, Repo};
 
 on_every_backend!(
     a_single_upload_of_another_unit_is_claimed_before_a_big_backlog,
@@ -19,6 +19,15 @@ on_every_backend!(
     a_job_whose_worker_keeps_dying_is_dead_lettered,
     same_bytes_in_the_same_dossier_are_one_attachment,
 );
+
+/// A result with `pages` and no fields.
+pub(super) fn done(pages: &[PageRecord]) -> Processed<'_> {
+    Processed {
+        pages,
+        pdf_key: "k",
+        fields: &[],
+    }
+}
 
 pub(super) async fn dossier(repo: &dyn Repo, unit: &str) -> Dossier {
     let u = match repo.unit_by_code(unit).await.unwrap() {
@@ -72,7 +81,7 @@ pub(super) async fn upload(
         .collect()
 }
 
-fn page(i: u32) -> PageRecord {
+pub(super) fn page(i: u32) -> PageRecord {
     PageRecord {
         index: i,
         status: "done".into(),
@@ -109,7 +118,7 @@ async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(backend
     let b = dossier(&*repo, "B").await;
     upload(&*repo, &a, 0..50).await;
     let j = repo.claim("w1", t, lease, 5).await.unwrap().unwrap();
-    repo.complete_attachment(j.id, "w1", j.attachment_id.unwrap(), &[page(0)], "k")
+    repo.complete_attachment(j.id, "w1", j.attachment_id.unwrap(), &done(&[page(0)]))
         .await
         .unwrap();
     let single = upload(&*repo, &b, 1000..1001).await[0];
@@ -151,13 +160,13 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(back
     assert!(!repo.heartbeat(j.id, "dead", t + 9999).await.unwrap());
     assert!(
         !repo
-            .complete_attachment(j.id, "dead", att, &[page(0)], "k")
+            .complete_attachment(j.id, "dead", att, &done(&[page(0)]))
             .await
             .unwrap()
     );
     // A retry writing results twice still leaves one set of pages.
     assert!(
-        repo.complete_attachment(j.id, "w2", att, &[page(0), page(1)], "k")
+        repo.complete_attachment(j.id, "w2", att, &done(&[page(0), page(1)]))
             .await
             .unwrap()
     );
@@ -175,7 +184,7 @@ async fn completing_twice_replaces_pages(backend: Backend) {
     let t = crate::domain::now_millis() + 1000;
     let j = repo.claim("w", t, t + 1000, 5).await.unwrap().unwrap();
     assert!(
-        repo.complete_attachment(j.id, "w", att, &[page(0), page(1), page(2)], "k")
+        repo.complete_attachment(j.id, "w", att, &done(&[page(0), page(1), page(2)]))
             .await
             .unwrap()
     );
@@ -186,7 +195,7 @@ async fn completing_twice_replaces_pages(backend: Backend) {
     ))
     .await;
     assert!(
-        repo.complete_attachment(j.id, "w", att, &[page(0), page(1), page(2)], "k")
+        repo.complete_attachment(j.id, "w", att, &done(&[page(0), page(1), page(2)]))
             .await
             .unwrap()
     );
