@@ -17,7 +17,7 @@ use std::time::Instant;
 use motcua::config::Config;
 use motcua::domain::{Actor, DossierSource, NewAttachment, now_millis};
 use motcua::queue::JobPayload;
-use motcua::repo::NewDossier;
+use motcua::repo::{NewDossier, Processed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -96,7 +96,16 @@ async fn main() -> anyhow::Result<()> {
                 };
                 let att = job.attachment_id.expect("attachment job");
                 if repo
-                    .complete_attachment(job.id, &worker, att, &[], "derived/noop")
+                    .complete_attachment(
+                        job.id,
+                        &worker,
+                        att,
+                        &Processed {
+                            pages: &[],
+                            pdf_key: "derived/noop",
+                            fields: &[],
+                        },
+                    )
                     .await?
                 {
                     done.lock().unwrap().push(job.id);
