@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Decode, OCR and render searchable PDFs for local files, without a server.
     Process {
-        /// Input files: JPEG, PNG, TIFF (multi-page, CCITT G4), WebP.
+        /// Input files: JPEG, PNG, TIFF (multi-page, CCITT G4), WebP, image-only PDF.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output directory for <stem>.pdf, <stem>.txt and <stem>.json.

@@ -174,6 +174,64 @@ fn every_input_gets_a_searchable_pdf_text_and_page_json() {
 }
 
 #[test]
+fn image_only_pdfs_read_like_the_images_inside_them() {
+    // Tesseract's own searchable PDFs of two fixtures: a CCITT G4 fax page and a JPEG card scan
+    // (a producer other than us, with its own dictionary habits: no Rows, DecodeParms noise).
+    let out = tempfile::tempdir().unwrap();
+    let files = [
+        "text-fax.tif",
+        "text-fax-g4.pdf",
+        "cccd-scan.jpg",
+        "cccd-scan-jpeg.pdf",
+        "two-pages-g4.tif",
+    ]
+    .map(|f| fixture(f).to_string_lossy().into_owned());
+    let mut args = vec!["process", "--out", out.path().to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let o = motcua(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text =
+        |dir: &Path, stem: &str| std::fs::read_to_string(dir.join(format!("{stem}.txt"))).unwrap();
+    for (image, pdf) in [("text-fax", "text-fax-g4"), ("cccd-scan", "cccd-scan-jpeg")] {
+        let (a, b) = (text(out.path(), image), text(out.path(), pdf));
+        assert!(a.chars().count() > 100, "{image}: {a}");
+        let c = cer(&a, &b);
+        assert!(
+            c < 0.01,
+            "{pdf} reads unlike {image} (CER {c:.4})\n{a}\n---\n{b}"
+        );
+        // The resolution comes from the page size: 200 dpi scans.
+        let doc = json(out.path(), pdf);
+        let dpi = pages(&doc)[0]["dpi"].as_f64().unwrap();
+        assert!((dpi - 200.0).abs() < 1.0, "{pdf}: {dpi}");
+    }
+    let doc = json(out.path(), "text-fax-g4");
+    let fax = &pages(&doc)[0];
+    assert_eq!(
+        (fax["width"].as_u64(), fax["height"].as_u64()),
+        (Some(1653), Some(2338))
+    );
+
+    // Our own searchable PDF (1-bit Flate page images) fed back in: same pages, same text.
+    let again = tempfile::tempdir().unwrap();
+    let ours = out.path().join("two-pages-g4.pdf");
+    let o = motcua(&[
+        "process",
+        "--out",
+        again.path().to_str().unwrap(),
+        ours.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pages(&json(again.path(), "two-pages-g4")).len(), 2);
+    let (a, b) = (
+        text(out.path(), "two-pages-g4"),
+        text(again.path(), "two-pages-g4"),
+    );
+    let c = cer(&a, &b);
+    assert!(c < 0.01, "round trip CER {c:.4}");
+}
+
+#[test]
 fn bad_files_fail_with_a_code_and_the_rest_complete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -196,7 +254,12 @@ fn bad_files_fail_with_a_code_and_the_rest_complete() {
             "unsupported_format",
         ),
         ("empty.jpg", Vec::new(), "empty_file"),
-        ("scan.pdf", b"%PDF-1.7\n%...".to_vec(), "unsupported_format"),
+        ("scan.pdf", b"%PDF-1.7\n%...".to_vec(), "corrupt_file"),
+        (
+            "form.docx",
+            b"PK\x03\x04\x14\x00\x06\x00".to_vec(),
+            "unsupported_format",
+        ),
     ];
     let mut args: Vec<String> = vec![
         "process".into(),

@@ -455,6 +455,30 @@ fn a_station_batch_is_processed_to_text_and_searchable_pdfs_and_a_corrupt_file_f
     ] {
         assert!(m.contains(needle), "metrics lack {needle}:\n{m}");
     }
+
+    // Scanner software's image-only PDF (here Tesseract's, a CCITT G4 page inside) is an
+    // attachment like any other.
+    let scan = std::fs::read(fixture("text-fax-g4.pdf")).unwrap();
+    let (st, r) = upload(
+        &s,
+        &ta,
+        &code,
+        Form::new().part("file", Part::bytes(scan).file_name("scan.pdf")),
+    );
+    assert_eq!(st, StatusCode::ACCEPTED, "{r}");
+    assert_eq!(r["attachments"][0]["media_type"], "application/pdf");
+    let d = wait_settled(&s, &ta, &code);
+    let a = d["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == r["attachments"][0]["id"])
+        .unwrap();
+    assert_eq!(a["status"], "done", "{a:#}");
+    assert_eq!(a["page_count"], 1);
+    let text = a["pages"][0]["text"].as_str().unwrap();
+    assert!(text.contains("Chính phủ điện tử"), "{text}");
+
     let status = s.terminate();
     assert!(status.success(), "graceful exit: {status}");
 }
@@ -650,7 +674,7 @@ fn limits_and_types_are_typed_errors(dir: Site) {
             &s,
             &ta,
             &code,
-            Form::new().part("file", part(b"%PDF-1.7\n", "a.pdf"))
+            Form::new().part("file", part(b"PK\x03\x04\x14\x00\x06\x00", "a.docx"))
         )),
         (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

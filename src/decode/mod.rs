@@ -1,10 +1,11 @@
 //! Bytes → page images. Every input is untrusted: the type is sniffed from content, every size is
 //! checked against [`Limits`] before pixels are allocated, and failures are typed with a stable code.
 //!
-//! A file decodes to a [`Document`] of [`DecodedPage`]s. Formats with several pages (TIFF now,
-//! image-only PDF later) plug in as another arm of [`decode`]; callers never branch on format.
+//! A file decodes to a [`Document`] of [`DecodedPage`]s. Formats with several pages (TIFF,
+//! image-only PDF) are page sources of their own; callers never branch on format.
 
 mod dpi;
+mod pdf;
 mod raster;
 mod tiff;
 
@@ -90,7 +91,7 @@ pub struct DecodedPage {
 }
 
 /// An opened input: its pages come one at a time, each decoded when asked for, so memory holds
-/// only the pages being worked on. Image-only PDF input will be one more page source.
+/// only the pages being worked on.
 pub struct Document {
     pub format: Format,
     pages: PageSource,
@@ -99,6 +100,7 @@ pub struct Document {
 enum PageSource {
     Single(Option<DecodedPage>),
     Tiff(Box<tiff::TiffPages>),
+    Pdf(Box<pdf::PdfPages>),
 }
 
 impl Iterator for Document {
@@ -108,6 +110,7 @@ impl Iterator for Document {
         match &mut self.pages {
             PageSource::Single(page) => page.take().map(Ok),
             PageSource::Tiff(pages) => pages.next(),
+            PageSource::Pdf(pages) => pages.next(),
         }
     }
 }
@@ -125,7 +128,7 @@ pub enum DecodeError {
     Empty,
     #[error("the file is {size} bytes; the limit is {limit}")]
     FileTooLarge { size: u64, limit: u64 },
-    #[error("not a supported image type (expected JPEG, PNG, TIFF or WebP){0}")]
+    #[error("not a supported type (expected JPEG, PNG, TIFF, WebP or image-only PDF){0}")]
     UnsupportedFormat(String),
     #[error("unsupported {format} layout: {detail}")]
     UnsupportedLayout {
@@ -212,11 +215,7 @@ pub fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Document, DecodeError> {
         Format::Jpeg | Format::Png | Format::Webp => {
             PageSource::Single(Some(raster::decode(format, data, limits)?))
         }
-        Format::Pdf => {
-            return Err(DecodeError::UnsupportedFormat(
-                ": PDF input is not supported yet".into(),
-            ));
-        }
+        Format::Pdf => PageSource::Pdf(Box::new(pdf::PdfPages::open(data, limits)?)),
     };
     Ok(Document { format, pages })
 }

@@ -32,7 +32,7 @@ pub enum AppError {
     TooManyFiles { limit: usize },
     #[error("the request has no file")]
     NoFiles,
-    #[error("no file of the request is a supported type (JPEG, PNG, TIFF, WebP)")]
+    #[error("no file of the request is a supported type (JPEG, PNG, TIFF, WebP, image-only PDF)")]
     UnsupportedMediaType { rejected: Vec<serde_json::Value> },
     #[error("{0} is not ready")]
     NotReady(&'static str),

@@ -47,8 +47,7 @@ fn media_type(f: Format) -> Option<&'static str> {
         Format::Png => Some("image/png"),
         Format::Tiff => Some("image/tiff"),
         Format::Webp => Some("image/webp"),
-        // Sniffed, but the pipeline does not read PDF input yet.
-        Format::Pdf => None,
+        Format::Pdf => Some("application/pdf"),
     }
 }
 
@@ -233,7 +232,8 @@ async fn receive(st: &AppState, mut field: Field<'_>, limit: u64) -> Result<Rece
                     None => {
                         refused = Some((
                             AppError::FILE_UNSUPPORTED,
-                            "not a JPEG, PNG, TIFF or WebP image (judged by content)".into(),
+                            "not a JPEG, PNG, TIFF or WebP image nor a PDF (judged by content)"
+                                .into(),
                         ))
                     }
                 }
