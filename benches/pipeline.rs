@@ -24,6 +24,8 @@ fn bench(c: &mut Criterion) {
     let jpeg = fixture("cccd-scan.jpg");
     let png = fixture("cccd-clean.png");
     let fax = fixture("text-fax.tif");
+    let fax_pdf = fixture("text-fax-g4.pdf");
+    let jpeg_pdf = fixture("cccd-scan-jpeg.pdf");
 
     let mut g = c.benchmark_group("decode");
     g.bench_function("jpeg 678x432", |b| {
@@ -34,6 +36,13 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("tiff g4 1653x2338", |b| {
         b.iter(|| decode(fax.clone(), &cfg.limits).unwrap())
+    });
+    // The same pages inside PDFs (made by Tesseract): parsing adds little to the codec.
+    g.bench_function("pdf ccitt g4 1653x2338", |b| {
+        b.iter(|| decode(fax_pdf.clone(), &cfg.limits).unwrap())
+    });
+    g.bench_function("pdf jpeg 678x432", |b| {
+        b.iter(|| decode(jpeg_pdf.clone(), &cfg.limits).unwrap())
     });
     g.finish();
 

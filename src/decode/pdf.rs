@@ -85,6 +85,20 @@ impl PdfPages {
                 ),
             });
         };
+        // Scanner software puts one image on a page. Strips or layered (MRC) pages are read
+        // by their largest image only; say so rather than drop the rest silently.
+        let area = |i: &lopdf::xobject::PdfImage| i.width.saturating_mul(i.height);
+        let others = images
+            .iter()
+            .filter(|i| i.id != img.id && area(i) * 20 >= area(img))
+            .count();
+        if others > 0 {
+            tracing::warn!(
+                page = index,
+                others,
+                "PDF page has several large images; only the largest is read"
+            );
+        }
         let (width, height) = match (u32::try_from(img.width), u32::try_from(img.height)) {
             (Ok(w), Ok(h)) => (w, h),
             _ => return Err(corrupt(format!("page {index}: image size out of range"))),
