@@ -726,37 +726,26 @@ mod tests {
             .unwrap();
         }
         let g4 = enc.finish().unwrap().finish();
+        /// A 64×32 G4 image, with `BlackIs1` and an inverted `Decode` as asked.
+        fn ccitt(x: &mut pdf_writer::writers::ImageXObject, black_is_1: bool, inverted: bool) {
+            x.filter(Filter::CcittFaxDecode);
+            x.decode_parms()
+                .k(-1)
+                .columns(64)
+                .rows(32)
+                .black_is_1(black_is_1);
+            x.color_space().device_gray();
+            x.bits_per_component(1);
+            if inverted {
+                x.decode([1.0, 0.0]);
+            }
+        }
         let setups: [(Setup, bool); 3] = [
-            (
-                |x| {
-                    x.filter(Filter::CcittFaxDecode);
-                    x.decode_parms().k(-1).columns(64).rows(32);
-                    x.color_space().device_gray();
-                    x.bits_per_component(1);
-                },
-                false,
-            ),
+            (|x| ccitt(x, false, false), false),
             // BlackIs1 with an inverted Decode (Tesseract, many scanners): still black.
-            (
-                |x| {
-                    x.filter(Filter::CcittFaxDecode);
-                    x.decode_parms().k(-1).columns(64).rows(32).black_is_1(true);
-                    x.color_space().device_gray();
-                    x.bits_per_component(1);
-                    x.decode([1.0, 0.0]);
-                },
-                false,
-            ),
+            (|x| ccitt(x, true, true), false),
             // BlackIs1 alone: the picture as written is a negative.
-            (
-                |x| {
-                    x.filter(Filter::CcittFaxDecode);
-                    x.decode_parms().k(-1).columns(64).rows(32).black_is_1(true);
-                    x.color_space().device_gray();
-                    x.bits_per_component(1);
-                },
-                true,
-            ),
+            (|x| ccitt(x, true, false), true),
         ];
         for (i, (setup, negative)) in setups.into_iter().enumerate() {
             let img = Img {
