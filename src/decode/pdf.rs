@@ -176,7 +176,14 @@ impl PdfPages {
                     .as_ref()
                     .and_then(|p| p.get(b"K").and_then(Object::as_i64).ok())
                     .unwrap_or(0);
-                let image = fax_page(&bytes, width, height, k, black_is_1 != decode_inverted)
+                if k >= 0 {
+                    // Group 3 lives in fax TIFFs; scanner PDFs use Group 4.
+                    return Err(DecodeError::UnsupportedLayout {
+                        format: NAME,
+                        detail: format!("page {index}: Group 3 fax images are not supported"),
+                    });
+                }
+                let image = fax_page(&bytes, width, height, black_is_1 != decode_inverted)
                     .map_err(|d| corrupt(format!("page {index}: {d}")))?;
                 bilevel_page(image)
             }
@@ -515,16 +522,10 @@ fn decode_parms(dict: &Dictionary, n: usize) -> Vec<Object> {
         .collect()
 }
 
-/// CCITT fax data → gray 0/255. `negative`: the page shows the fax's black as white (BlackIs1
+/// CCITT Group 4 data → gray 0/255. `negative`: the page shows the fax's black as white (BlackIs1
 /// makes the filter emit 1 for black, an inverted `Decode` makes 1 show black: either alone
 /// flips the picture, both together cancel).
-fn fax_page(
-    data: &[u8],
-    width: u32,
-    height: u32,
-    k: i64,
-    negative: bool,
-) -> Result<GrayImage, String> {
+fn fax_page(data: &[u8], width: u32, height: u32, negative: bool) -> Result<GrayImage, String> {
     let (Ok(w16), Ok(h16)) = (u16::try_from(width), u16::try_from(height)) else {
         return Err("fax image wider or taller than 65535 px".into());
     };
@@ -540,17 +541,14 @@ fn fax_page(
             rows += 1;
         }
     };
-    let ok = if k < 0 {
-        fax::decoder::decode_g4(data.iter().copied(), w16, Some(h16), &mut line)
-    } else if k == 0 {
-        fax::decoder::decode_g3(data.iter().copied(), &mut line)
-    } else {
-        return Err("two-dimensional Group 3 fax images are not supported".into());
-    };
-    if ok.is_none() && rows == 0 {
-        return Err("unreadable CCITT fax data".into());
+    let ok = fax::decoder::decode_g4(data.iter().copied(), w16, Some(h16), &mut line);
+    // The decoder pads missing trailing white lines itself; `None` is damaged data, and a page
+    // cut off halfway must fail rather than be read as half a page.
+    if ok.is_none() {
+        return Err(format!(
+            "CCITT G4 data breaks off at row {rows} of {height}"
+        ));
     }
-    // A stream that ends early leaves white paper below, like a short fax.
     out.resize(width as usize * height as usize, 255 - black);
     GrayImage::from_raw(width, height, out).ok_or_else(|| "fax image size".into())
 }
@@ -747,6 +745,27 @@ mod tests {
             // BlackIs1 alone: the picture as written is a negative.
             (|x| ccitt(x, true, false), true),
         ];
+        // Cut off halfway: an error, not half a page; Group 3: refused by name.
+        let cut = Img {
+            width: w,
+            height: h,
+            data: g4[..g4.len() / 2].to_vec(),
+            setup: |x| ccitt(x, false, false),
+        };
+        let code = |img| decode(pdf(vec![(Some(img), 0)]), &Limits::default()).unwrap_err();
+        assert_eq!(code(cut).code(), "corrupt_file");
+        let g3 = Img {
+            width: w,
+            height: h,
+            data: g4.clone(),
+            setup: |x| {
+                x.filter(Filter::CcittFaxDecode);
+                x.decode_parms().k(0).columns(64);
+                x.color_space().device_gray();
+                x.bits_per_component(1);
+            },
+        };
+        assert_eq!(code(g3).code(), "unsupported_layout");
         for (i, (setup, negative)) in setups.into_iter().enumerate() {
             let img = Img {
                 width: w,
