@@ -206,12 +206,9 @@ impl PdfPages {
             270 => Orientation::Rotate270,
             _ => Orientation::NoTransforms,
         };
-        // The scan fills the page: its pixels over the page's width in inches.
-        let across = if rotate.rem_euclid(180) == 90 {
-            height
-        } else {
-            width
-        };
+        // The scan fills the page: its pixels over the page's width in inches. (The image is
+        // drawn in the page's unrotated space, where the MediaBox is measured too.)
+        let across = width;
         page.dpi = media_w
             .filter(|&w| w > 0.0)
             // Rounded: 1653 px over 595.08 pt is 199.99998 dpi, and is meant as 200.
@@ -687,7 +684,7 @@ mod tests {
                 Some(gray_flate(1240, 1754, |x, _| if x < 100 { 0 } else { 200 })),
                 0,
             ),
-            (Some(gray_flate(1754, 1240, |_, y| (y % 256) as u8)), 90),
+            (Some(gray_flate(1240, 1754, |_, y| (y % 256) as u8)), 90),
         ]);
         let d = open_all(data, &Limits::default()).unwrap();
         assert_eq!(d.format, Format::Pdf);
@@ -698,7 +695,7 @@ mod tests {
         assert_eq!(a.image.to_luma8().get_pixel(500, 9).0, [200]);
         assert_eq!(a.orientation, Orientation::NoTransforms);
         assert_eq!(b.orientation, Orientation::Rotate90);
-        // 1240 px over 595 pt (8.26 in) is 150 dpi; the turned page measures its height.
+        // 1240 px over 595 pt (8.26 in) is 150 dpi, turned or not.
         assert!((a.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", a.dpi);
         assert!((b.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", b.dpi);
         assert!(!a.bilevel);
