@@ -212,6 +212,31 @@ fn image_only_pdfs_read_like_the_images_inside_them() {
         (Some(1653), Some(2338))
     );
 
+    // The same fax PDF with its page marked /Rotate 90 over upright pixels (a viewer would
+    // show it sideways): the page's rotation is a hint that orientation detection checks, so
+    // the page is read upright and the same.
+    let mut doc = lopdf::Document::load(fixture("text-fax-g4.pdf")).unwrap();
+    let page = *doc.get_pages().values().next().unwrap();
+    doc.get_dictionary_mut(page)
+        .unwrap()
+        .set("Rotate", lopdf::Object::Integer(90));
+    let turned = out.path().join("turned.pdf");
+    doc.save(&turned).unwrap();
+    let o = motcua(&[
+        "process",
+        "--out",
+        out.path().to_str().unwrap(),
+        turned.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = json(out.path(), "turned");
+    assert_eq!(pages(&doc)[0]["orientation"].as_u64(), Some(0));
+    let c = cer(
+        &text(out.path(), "text-fax-g4"),
+        &text(out.path(), "turned"),
+    );
+    assert!(c < 0.01, "turned page CER {c:.4}");
+
     // Our own searchable PDF (1-bit Flate page images) fed back in: same pages, same text.
     let again = tempfile::tempdir().unwrap();
     let ours = out.path().join("two-pages-g4.pdf");
