@@ -186,10 +186,13 @@ fn image_only_pdfs_read_like_the_images_inside_them() {
         "two-pages-g4.tif",
     ]
     .map(|f| fixture(f).to_string_lossy().into_owned());
-    let mut args = vec!["process", "--out", out.path().to_str().unwrap()];
-    args.extend(files.iter().map(String::as_str));
-    let o = motcua(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let process = |dir: &Path, files: &[&str]| {
+        let mut args = vec!["process", "--out", dir.to_str().unwrap()];
+        args.extend(files);
+        let o = motcua(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    process(out.path(), &files.each_ref().map(String::as_str));
     let text =
         |dir: &Path, stem: &str| std::fs::read_to_string(dir.join(format!("{stem}.txt"))).unwrap();
     for (image, pdf) in [("text-fax", "text-fax-g4"), ("cccd-scan", "cccd-scan-jpeg")] {
@@ -222,13 +225,7 @@ fn image_only_pdfs_read_like_the_images_inside_them() {
         .set("Rotate", lopdf::Object::Integer(90));
     let turned = out.path().join("turned.pdf");
     doc.save(&turned).unwrap();
-    let o = motcua(&[
-        "process",
-        "--out",
-        out.path().to_str().unwrap(),
-        turned.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    process(out.path(), &[turned.to_str().unwrap()]);
     let doc = json(out.path(), "turned");
     assert_eq!(pages(&doc)[0]["orientation"].as_u64(), Some(0));
     let c = cer(
@@ -240,13 +237,7 @@ fn image_only_pdfs_read_like_the_images_inside_them() {
     // Our own searchable PDF (1-bit Flate page images) fed back in: same pages, same text.
     let again = tempfile::tempdir().unwrap();
     let ours = out.path().join("two-pages-g4.pdf");
-    let o = motcua(&[
-        "process",
-        "--out",
-        again.path().to_str().unwrap(),
-        ours.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    process(again.path(), &[ours.to_str().unwrap()]);
     assert_eq!(pages(&json(again.path(), "two-pages-g4")).len(), 2);
     let (a, b) = (
         text(out.path(), "two-pages-g4"),
