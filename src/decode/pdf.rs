@@ -6,6 +6,7 @@
 //! unpacked here. Pages with no image (text or drawings only) are refused with a clear code:
 //! we read scans, we do not render PDFs.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,12 +72,17 @@ impl PdfPages {
         let limits = &self.limits;
         let page_id = self.pages[index];
         let err = |e: lopdf::Error| corrupt(format!("page {index}: {e}"));
-        let images = self.doc.get_page_images(page_id).map_err(err)?;
+        let (images, broken) = self.page_images(page_id).map_err(err)?;
         let Some(img) = images
             .iter()
             .filter(|i| i.width > 0 && i.height > 0)
             .max_by_key(|i| i.width.saturating_mul(i.height))
         else {
+            if broken > 0 {
+                return Err(corrupt(format!(
+                    "page {index}: its image objects are missing (truncated file?)"
+                )));
+            }
             return Err(DecodeError::UnsupportedLayout {
                 format: NAME,
                 detail: format!(
@@ -87,7 +93,7 @@ impl PdfPages {
         };
         // Scanner software puts one image on a page. Strips or layered (MRC) pages are read
         // by their largest image only; say so rather than drop the rest silently.
-        let area = |i: &lopdf::xobject::PdfImage| i.width.saturating_mul(i.height);
+        let area = |i: &PageImage| i.width.saturating_mul(i.height);
         let others = images
             .iter()
             .filter(|i| i.id != img.id && area(i) * 20 >= area(img))
@@ -105,7 +111,7 @@ impl PdfPages {
         };
         check_page_size(index, width, height, limits)?;
 
-        let stream = Stream::new(img.origin_dict.clone(), img.content.to_vec());
+        let stream = img.stream;
         let filters: Vec<Vec<u8>> = stream
             .filters()
             .map(|f| f.into_iter().map(<[u8]>::to_vec).collect())
@@ -216,6 +222,79 @@ impl PdfPages {
             .filter(|&d| dpi::plausible(d, width, height));
         page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(page)
+    }
+
+    /// The images a page draws: those in its resources and, a few levels deep, those inside
+    /// the forms it draws (some scanning apps wrap the scan in a form).
+    /// Also counts XObjects that could not be loaded (a file cut short loses them).
+    fn page_images(&self, page: ObjectId) -> Result<(Vec<PageImage<'_>>, usize), lopdf::Error> {
+        let (own, inherited) = self.doc.get_page_resources(page)?;
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut broken = 0;
+        let resources = own.into_iter().chain(
+            inherited
+                .iter()
+                .filter_map(|id| self.doc.get_dictionary(*id).ok()),
+        );
+        for r in resources {
+            self.collect_images(r, 0, &mut seen, &mut out, &mut broken);
+        }
+        Ok((out, broken))
+    }
+
+    fn collect_images<'a>(
+        &'a self,
+        resources: &'a Dictionary,
+        depth: usize,
+        seen: &mut HashSet<ObjectId>,
+        out: &mut Vec<PageImage<'a>>,
+        broken: &mut usize,
+    ) {
+        let Ok(xobjects) = resources
+            .get(b"XObject")
+            .map(|o| self.resolve(o))
+            .and_then(Object::as_dict)
+        else {
+            return;
+        };
+        for (_, v) in xobjects.iter() {
+            let Ok(id) = v.as_reference() else { continue };
+            if !seen.insert(id) {
+                continue;
+            }
+            let Ok(stream) = self.doc.get_object(id).and_then(Object::as_stream) else {
+                *broken += 1;
+                continue;
+            };
+            let int = |key: &[u8]| {
+                stream
+                    .dict
+                    .get(key)
+                    .map(|o| self.resolve(o))
+                    .and_then(Object::as_i64)
+                    .unwrap_or(0)
+            };
+            match stream.dict.get(b"Subtype").and_then(Object::as_name) {
+                Ok(b"Image") => out.push(PageImage {
+                    id,
+                    width: int(b"Width"),
+                    height: int(b"Height"),
+                    stream,
+                }),
+                Ok(b"Form") if depth < 4 => {
+                    if let Ok(r) = stream
+                        .dict
+                        .get(b"Resources")
+                        .map(|o| self.resolve(o))
+                        .and_then(Object::as_dict)
+                    {
+                        self.collect_images(r, depth + 1, seen, out, broken);
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Uncompressed (or Flate/LZW…) samples in a gray, RGB, CMYK or indexed colour space.
@@ -472,6 +551,14 @@ impl Iterator for PdfPages {
     }
 }
 
+/// An image XObject a page draws.
+struct PageImage<'a> {
+    id: ObjectId,
+    width: i64,
+    height: i64,
+    stream: &'a Stream,
+}
+
 enum Space {
     Gray,
     Rgb,
@@ -699,6 +786,47 @@ mod tests {
         assert!((a.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", a.dpi);
         assert!((b.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", b.dpi);
         assert!(!a.bilevel);
+    }
+
+    #[test]
+    fn an_image_wrapped_in_a_form_is_found() {
+        // Page → form Fm0 → image Im0, as some scanning apps write it; resources inherited
+        // from the page tree.
+        let img = gray_flate(1240, 1754, |x, _| if x < 620 { 0 } else { 255 });
+        let mut pdf = Pdf::new();
+        let (catalog, tree, page, content, form, image) = (
+            Ref::new(1),
+            Ref::new(2),
+            Ref::new(3),
+            Ref::new(4),
+            Ref::new(5),
+            Ref::new(6),
+        );
+        pdf.catalog(catalog).pages(tree);
+        let mut pages = pdf.pages(tree);
+        pages.kids([page]).count(1);
+        pages.resources().x_objects().pair(Name(b"Fm0"), form);
+        pages.finish();
+        pdf.page(page)
+            .media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
+            .parent(tree)
+            .contents(content);
+        pdf.stream(content, b"/Fm0 Do");
+        let mut f = pdf.form_xobject(form, b"q 595 0 0 842 0 0 cm /Im0 Do Q");
+        f.bbox(Rect::new(0.0, 0.0, 595.0, 842.0));
+        f.resources().x_objects().pair(Name(b"Im0"), image);
+        f.finish();
+        let mut x = pdf.image_xobject(image, &img.data);
+        x.width(1240).height(1754);
+        (img.setup)(&mut x);
+        x.finish();
+        let d = open_all(pdf.finish().into(), &Limits::default()).unwrap();
+        let g = d.pages[0].image.to_luma8();
+        assert_eq!((g.width(), g.height()), (1240, 1754));
+        assert_eq!(
+            (g.get_pixel(10, 10).0, g.get_pixel(1000, 10).0),
+            ([0], [255])
+        );
     }
 
     #[test]
