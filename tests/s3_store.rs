@@ -244,11 +244,7 @@ async fn an_unreachable_store_is_unavailable_not_an_internal_error() {
         return;
     };
     // Nothing listens on a port that was just free.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let cfg = S3StoreConfig {
         max_attempts: 2,
         initial_backoff_ms: 10,

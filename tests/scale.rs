@@ -50,18 +50,13 @@ impl Drop for Proc {
 }
 
 fn admin(env: &[(String, String)], args: &[&str]) -> String {
-    let o = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "admin {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
+    common::stdout_of(
+        Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .envs(env.iter().cloned()),
+        &format!("admin {args:?}"),
+    )
 }
 
 fn corpus_files(n: usize) -> Vec<PathBuf> {

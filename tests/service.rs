@@ -164,17 +164,9 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
     /// Sends SIGTERM and waits for the exit.
     fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.pid()])
-            .status()
-            .unwrap();
-        self.child.wait().unwrap()
+        common::sigterm(&mut self.child)
     }
 }
 
@@ -186,18 +178,13 @@ impl Drop for Server {
 }
 
 fn admin(site: &Site, args: &[&str]) -> String {
-    let o = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .envs(env_for(site, &[]))
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "admin {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
+    common::stdout_of(
+        Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .envs(env_for(site, &[])),
+        &format!("admin {args:?}"),
+    )
 }
 
 /// Units A and B with one station each; returns their tokens.
@@ -305,6 +292,24 @@ fn wait_settled(s: &Server, token: &str, code: &str) -> Value {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// While the database or the store is down: an upload is refused with 503 `unavailable` and
+/// `Retry-After: retry_after`, and the service reports itself not ready.
+fn assert_upload_unavailable(s: &Server, token: &str, code: &str, form: Form, retry_after: &str) {
+    let r = auth(
+        client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
+        token,
+    )
+    .multipart(form)
+    .send()
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], retry_after);
+    let (_, e) = json(r);
+    assert_eq!(e["error"]["code"], "unavailable", "{e}");
+    let ready = client().get(format!("{}/readyz", s.url)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 fn get_bytes(s: &Server, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
@@ -788,11 +793,7 @@ fn shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period(dir: Site) {
         .spawn()
         .unwrap();
     let d = wait_settled(&s, &ta, &code);
-    Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(worker.wait().unwrap().success());
+    assert!(common::sigterm(&mut worker).success());
     let log = std::fs::read_to_string(worker_log).unwrap();
     assert!(log.contains("job done"), "{log}");
     let a = &d["attachments"][0];
@@ -949,21 +950,9 @@ fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
     let png = || Form::new().file("file", fixture("cccd-clean.png")).unwrap();
 
     s3.script("stop");
-    let r = auth(
-        client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
-        &ta,
-    )
-    .multipart(png())
-    .send()
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.headers()["retry-after"], "7");
-    let e: Value = r.json().unwrap();
-    assert_eq!(e["error"]["code"], "unavailable", "{e}");
+    assert_upload_unavailable(&s, &ta, &code, png(), "7");
     let (_, d) = get_dossier(&s, &ta, &code);
     assert_eq!(d["attachments"], serde_json::json!([]), "nothing committed");
-    let ready = client().get(format!("{}/readyz", s.url)).send().unwrap();
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     s3.script("start");
     let (st, r) = upload(&s, &ta, &code, png());
@@ -1003,11 +992,7 @@ fn an_s3_outage_is_a_503_with_retry_after_and_jobs_wait_for_the_store() {
 
     s3.script("start");
     let d = wait_settled(&s, &ta, &code);
-    Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(worker.wait().unwrap().success());
+    assert!(common::sigterm(&mut worker).success());
     let log = std::fs::read_to_string(&worker_log).unwrap();
     let a = &d["attachments"][0];
     assert_eq!(a["status"], "done", "{a:#}\n{log}");

@@ -5,7 +5,7 @@ pub mod backends;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +42,31 @@ pub fn motcua(args: &[&str]) -> Output {
         .env("RUST_LOG", "info")
         .output()
         .expect("run motcua")
+}
+
+/// Runs `cmd` (`what` names it in the failure), asserts it succeeded, returns its trimmed stdout.
+pub fn stdout_of(cmd: &mut Command, what: &str) -> String {
+    let o = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(o.status.success(), "{what}: {}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// Sends SIGTERM (a graceful stop) and waits for the exit.
+pub fn sigterm(child: &mut Child) -> ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap()
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn stderr(o: &Output) -> String {

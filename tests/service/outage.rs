@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::blocking::multipart::Form;
 
-use super::common::fixture;
+use super::common::{fixture, free_port, stdout_of};
 use super::{
-    Backend, Server, Site, auth, client, create_dossier, get_dossier, json, metrics, two_units,
-    upload, wait_processing, wait_settled,
+    Backend, Server, Site, assert_upload_unavailable, client, create_dossier, get_dossier, metrics,
+    two_units, upload, wait_processing, wait_settled,
 };
 
 /// A PostgreSQL cluster of the outage test's own (`scripts/pg.sh` on a free port), so that
@@ -22,11 +22,7 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let c = Cluster {
             port,
             dir: PathBuf::from(format!("/tmp/motcua-pg-outage-{port}")),
@@ -36,18 +32,13 @@ impl Cluster {
     }
 
     fn pg(&self, action: &str) -> String {
-        let o = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg.sh"))
-            .arg(action)
-            .env("MOTCUA_PG_PORT", self.port.to_string())
-            .env("MOTCUA_PG_DIR", &self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "pg.sh {action}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap().trim().to_string()
+        stdout_of(
+            Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg.sh"))
+                .arg(action)
+                .env("MOTCUA_PG_PORT", self.port.to_string())
+                .env("MOTCUA_PG_DIR", &self.dir),
+            &format!("pg.sh {action}"),
+        )
     }
 }
 
@@ -103,24 +94,12 @@ fn a_database_outage_is_503_with_retry_after_and_work_resumes_after_it() {
 
     cluster.pg("stop");
     let down = Instant::now();
-    let r = auth(
-        client().post(format!("{}/api/v1/dossiers/{code}/attachments", s.url)),
-        &ta,
-    )
-    .multipart(png())
-    .send()
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.headers()["retry-after"], "7");
-    let (_, e) = json(r);
-    assert_eq!(e["error"]["code"], "unavailable", "{e}");
+    assert_upload_unavailable(&s, &ta, &code, png(), "7");
     let (st, e) = get_dossier(&s, &ta, &code);
     assert_eq!(
         (st, e["error"]["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
     );
-    let ready = client().get(format!("{}/readyz", s.url)).send().unwrap();
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let live = client().get(format!("{}/healthz", s.url)).send().unwrap();
     assert_eq!(live.status(), StatusCode::OK, "the process itself is fine");
     // Long enough for the job's lease to run out and for the worker to fail claims.
