@@ -6,6 +6,7 @@
 //! unpacked here. Pages with no image (text or drawings only) are refused with a clear code:
 //! we read scans, we do not render PDFs.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -125,8 +126,9 @@ impl PdfPages {
             )
         });
         let transport = filters.len() - usize::from(codec.is_some());
-        let bytes = if transport == 0 {
-            stream.content.clone()
+        // Borrowed when nothing is to undo: only the JPEG path needs bytes of its own.
+        let bytes: Cow<[u8]> = if transport == 0 {
+            Cow::Borrowed(&stream.content)
         } else {
             let mut dict = stream.dict.clone();
             let params = decode_parms(&stream.dict, transport);
@@ -151,6 +153,7 @@ impl PdfPages {
                     },
                     e => err(e),
                 })?
+                .into()
         };
         let dict = &stream.dict;
         let codec_params = decode_parms(dict, filters.len())
@@ -163,8 +166,8 @@ impl PdfPages {
 
         let mut page = match codec.map(Vec::as_slice) {
             Some(b"DCTDecode") => {
-                let mut p =
-                    raster::decode(Format::Jpeg, bytes.into(), limits).map_err(|e| at(index, e))?;
+                let mut p = raster::decode(Format::Jpeg, Arc::from(&*bytes), limits)
+                    .map_err(|e| at(index, e))?;
                 if decode_inverted {
                     // Adobe's inverted CMYK/gray JPEGs: passing them through would show a negative.
                     p.image.invert();
@@ -191,7 +194,7 @@ impl PdfPages {
                 }
                 let image = fax_page(&bytes, width, height, black_is_1 != decode_inverted)
                     .map_err(|d| corrupt(format!("page {index}: {d}")))?;
-                bilevel_page(image)
+                decoded(DynamicImage::ImageLuma8(image), true)
             }
             Some(other) => {
                 return Err(DecodeError::UnsupportedLayout {
@@ -348,6 +351,8 @@ impl PdfPages {
             )));
         }
         let max = (1u32 << bpc.min(8)) - 1;
+        // Palette indices stay indices; other samples scale to 0..=255.
+        let scale = !matches!(space, Space::Indexed { .. });
         let sample = |row: &[u8], i: usize| -> u8 {
             let v = match bpc {
                 8 => u32::from(row[i]),
@@ -358,10 +363,10 @@ impl PdfPages {
                     (u32::from(row[bit / 8]) >> shift) & max
                 }
             };
-            if matches!(space, Space::Indexed { .. }) {
-                v as u8
-            } else {
+            if scale {
                 (v * 255 / max) as u8
+            } else {
+                v as u8
             }
         };
         let rows = bytes.chunks(row_bytes).take(height as usize);
@@ -382,17 +387,11 @@ impl PdfPages {
                 let mut out = Vec::with_capacity(out_len);
                 for row in rows {
                     for x in 0..width as usize {
-                        let c: Vec<u8> = (0..n).map(|k| sample(row, x * n + k)).collect();
-                        if n == 4 {
-                            let k = 255 - u32::from(c[3]);
-                            out.extend(
-                                c[..3]
-                                    .iter()
-                                    .map(|&v| ((255 - u32::from(v)) * k / 255) as u8),
-                            );
-                        } else {
-                            out.extend_from_slice(&c);
+                        let mut c = [0u8; 4];
+                        for (k, v) in c[..n].iter_mut().enumerate() {
+                            *v = sample(row, x * n + k);
                         }
+                        push_rgb(&mut out, &c[..n]);
                     }
                 }
                 DynamicImage::ImageRgb8(
@@ -406,18 +405,7 @@ impl PdfPages {
                     for x in 0..width as usize {
                         let i = sample(row, x) as usize * bn;
                         let c = palette.get(i..i + bn).unwrap_or(&[0, 0, 0, 0][..bn]);
-                        match bn {
-                            1 => out.extend_from_slice(&[c[0]; 3]),
-                            4 => {
-                                let k = 255 - u32::from(c[3]);
-                                out.extend(
-                                    c[..3]
-                                        .iter()
-                                        .map(|&v| ((255 - u32::from(v)) * k / 255) as u8),
-                                );
-                            }
-                            _ => out.extend_from_slice(c),
-                        }
+                        push_rgb(&mut out, c);
                     }
                 }
                 DynamicImage::ImageRgb8(
@@ -425,17 +413,9 @@ impl PdfPages {
                 )
             }
         };
-        let image = raster::to_gray_or_rgb(image);
         let bilevel =
             matches!(&image, DynamicImage::ImageLuma8(g) if super::is_bilevel(g.as_raw()));
-        Ok(DecodedPage {
-            image,
-            dpi: None,
-            orientation: Orientation::NoTransforms,
-            bilevel,
-            passthrough: None,
-            decode_ms: 0.0,
-        })
+        Ok(decoded(image, bilevel))
     }
 
     fn color_space(&self, cs: Option<&Object>) -> Result<Space, String> {
@@ -637,14 +617,27 @@ fn fax_page(data: &[u8], width: u32, height: u32, negative: bool) -> Result<Gray
     GrayImage::from_raw(width, height, out).ok_or_else(|| "fax image size".into())
 }
 
-fn bilevel_page(image: GrayImage) -> DecodedPage {
+/// A page's pixels; `read_page` adds orientation, resolution and timing.
+fn decoded(image: DynamicImage, bilevel: bool) -> DecodedPage {
     DecodedPage {
-        image: DynamicImage::ImageLuma8(image),
+        image,
         dpi: None,
         orientation: Orientation::NoTransforms,
-        bilevel: true,
+        bilevel,
         passthrough: None,
         decode_ms: 0.0,
+    }
+}
+
+/// One colour in the file's components (gray, RGB or CMYK) → RGB.
+fn push_rgb(out: &mut Vec<u8>, c: &[u8]) {
+    match *c {
+        [g] => out.extend_from_slice(&[g; 3]),
+        [c, m, y, k] => {
+            let k = 255 - u32::from(k);
+            out.extend([c, m, y].map(|v| ((255 - u32::from(v)) * k / 255) as u8));
+        }
+        _ => out.extend_from_slice(c),
     }
 }
 
