@@ -2,6 +2,7 @@
 //! searchable PDF to the store → pages and status in one transaction.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
@@ -39,6 +40,7 @@ pub(super) async fn process(
     worker: &str,
     job: &ClaimedJob,
     id: AttachmentId,
+    committing: &AtomicBool,
 ) -> Result<Done, JobError> {
     let att = ctx
         .repo
@@ -125,6 +127,9 @@ pub(super) async fn process(
         pdf_key: pdf_key.as_str(),
         fields: &fields,
     };
+    // From here the commit decides who owns the job (it writes nothing if we lost it); a
+    // heartbeat that finds the job already done must not cut the commit's answer off.
+    committing.store(true, Ordering::SeqCst);
     let owned = ctx
         .repo
         .complete_attachment(job.id, worker, id, &result)

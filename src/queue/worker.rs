@@ -3,6 +3,7 @@
 //! its lease drops its result, because the job now belongs to someone else.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -203,19 +204,27 @@ fn outage_backoff(poll: Duration, max: Duration, failures: u32) -> Duration {
     poll.saturating_mul(factor).min(max)
 }
 
-async fn heartbeat(ctx: Arc<Ctx>, worker: String, job: JobId, lost: CancellationToken) {
-    let every = Duration::from_secs(ctx.cfg.heartbeat_secs);
-    let lease_ms = (ctx.cfg.lease_secs * 1000) as i64;
+/// Renews the lease; cancels `lost` when the job is no longer this worker's, unless the job is
+/// `committing`: then the job itself was just committed (or the commit will find it lost).
+async fn heartbeat(
+    repo: Arc<dyn Repo>,
+    (every, lease): (Duration, Duration),
+    worker: String,
+    job: JobId,
+    lost: CancellationToken,
+    committing: Arc<AtomicBool>,
+) {
     loop {
         tokio::time::sleep(every).await;
-        match ctx
-            .repo
-            .heartbeat(job, &worker, now_millis() + lease_ms)
+        match repo
+            .heartbeat(job, &worker, now_millis() + lease.as_millis() as i64)
             .await
         {
             Ok(true) => {}
             Ok(false) => {
-                lost.cancel();
+                if !committing.load(Ordering::SeqCst) {
+                    lost.cancel();
+                }
                 return;
             }
             // Transient: the lease still has time; try again at the next beat.
@@ -233,16 +242,22 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
     tracing::info!(parent: &span, "job started");
 
     let lost = CancellationToken::new();
+    let committing = Arc::new(AtomicBool::new(false));
     let beat = tokio::spawn(heartbeat(
-        ctx.clone(),
+        ctx.repo.clone(),
+        (
+            Duration::from_secs(ctx.cfg.heartbeat_secs),
+            Duration::from_secs(ctx.cfg.lease_secs),
+        ),
         worker.to_string(),
         job.id,
         lost.clone(),
+        committing.clone(),
     ));
     let work = async {
         match serde_json::from_str::<JobPayload>(&job.payload) {
             Ok(JobPayload::ProcessAttachment { attachment_id }) => {
-                attachment::process(ctx, worker, &job, attachment_id).await
+                attachment::process(ctx, worker, &job, attachment_id, &committing).await
             }
             Err(e) => Err(JobError::Abort {
                 code: "invalid_job".into(),
@@ -295,8 +310,33 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::outage_backoff;
-    use std::time::Duration;
+    use super::*;
+    use crate::repo::tests::Backend;
+    use crate::repo::tests::queue::{done, dossier, upload};
+
+    /// A heartbeat that finds its job done cancels the job, unless the job is committing: then
+    /// the done state is the job's own commit, and cutting it off would report a committed job
+    /// as lost (the scale-out test caught that race).
+    #[tokio::test]
+    async fn a_heartbeat_does_not_cut_off_the_commit_it_races() {
+        let repo = Backend::Sqlite.fresh().await;
+        let d = dossier(&*repo, "A").await;
+        let att = upload(&*repo, &d, 0..1).await[0];
+        let t = now_millis();
+        let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+        assert!(
+            repo.complete_attachment(j.id, "w", att, &done(&[]))
+                .await
+                .unwrap()
+        );
+        for committing in [true, false] {
+            let lost = CancellationToken::new();
+            let times = (Duration::from_millis(10), Duration::from_secs(60));
+            let flag = Arc::new(AtomicBool::new(committing));
+            heartbeat(repo.shared(), times, "w".into(), j.id, lost.clone(), flag).await;
+            assert_eq!(lost.is_cancelled(), !committing, "committing: {committing}");
+        }
+    }
 
     #[test]
     fn claims_back_off_while_the_database_is_down() {

@@ -7,7 +7,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use fields::{FieldRecord, FieldRepo};
 

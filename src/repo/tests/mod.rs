@@ -3,7 +3,7 @@
 //! test gets a database of its own, so they run in parallel.
 
 mod fields;
-mod queue;
+pub(crate) mod queue;
 
 use std::io::Write;
 use std::ops::Deref;
@@ -112,6 +112,11 @@ impl Deref for TestRepo {
 }
 
 impl TestRepo {
+    /// The repository as the service holds it.
+    pub fn shared(&self) -> Arc<dyn Repo> {
+        self.repo.clone()
+    }
+
     /// The database URL (PostgreSQL only): more processes or pools on the same data.
     pub fn pg_url(&self) -> Option<&str> {
         match &self.raw {

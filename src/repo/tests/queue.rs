@@ -21,7 +21,7 @@ on_every_backend!(
 );
 
 /// A result with `pages` and no fields.
-pub(super) fn done(pages: &[PageRecord]) -> Processed<'_> {
+pub(crate) fn done(pages: &[PageRecord]) -> Processed<'_> {
     Processed {
         pages,
         pdf_key: "k",
@@ -29,7 +29,7 @@ pub(super) fn done(pages: &[PageRecord]) -> Processed<'_> {
     }
 }
 
-pub(super) async fn dossier(repo: &dyn Repo, unit: &str) -> Dossier {
+pub(crate) async fn dossier(repo: &dyn Repo, unit: &str) -> Dossier {
     let u = match repo.unit_by_code(unit).await.unwrap() {
         Some(u) => u,
         None => repo.create_unit(unit, unit, "").await.unwrap(),
@@ -67,7 +67,7 @@ pub(super) fn job(a: AttachmentId) -> NewJob {
     }
 }
 
-pub(super) async fn upload(
+pub(crate) async fn upload(
     repo: &dyn Repo,
     d: &Dossier,
     range: std::ops::Range<usize>,
