@@ -123,6 +123,21 @@ pub struct NormalizeConfig {
     pub dpi_tolerance: f32,
     /// Resolution assumed for an image that states none and whose size gives no better guess.
     pub fallback_dpi: f32,
+    /// The scale taken from the measured x-height stays within this factor of the one the
+    /// resolution implies (`ocr_dpi / dpi`) when the file states its resolution: a seal, a
+    /// signature or a table rule that throws the measurement off cannot scale text out of
+    /// Tesseract's range.
+    pub max_scale_vs_dpi: f32,
+    /// The same bound for pages whose resolution was guessed (phone photos: the guess assumes
+    /// an A4 page, and a photographed card is much smaller).
+    pub max_scale_vs_estimated_dpi: f32,
+    /// Tallest letter, in inches, counted when measuring the x-height of a page with a stated
+    /// resolution (0.25 in is a 36 pt capital); taller ink is seals, signatures and rules.
+    pub max_letter_inches: f32,
+    /// When a page has text-like ink but the normalized reading finds fewer than this share of
+    /// the confident words its ink suggests, the page is also read plainly (as delivered, only
+    /// turned upright) and the reading with more confident words is kept.
+    pub plain_check_below_word_share: f32,
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
@@ -181,6 +196,10 @@ impl Default for NormalizeConfig {
             ocr_dpi: 300.0,
             dpi_tolerance: 0.25,
             fallback_dpi: 300.0,
+            max_scale_vs_dpi: 2.0,
+            max_scale_vs_estimated_dpi: 4.0,
+            max_letter_inches: 0.25,
+            plain_check_below_word_share: 0.5,
             blank_max_ink: 0.0002,
             deskew: true,
             max_skew_deg: 10.0,
@@ -679,6 +698,18 @@ impl Config {
                 "normalize.x_height_min <= x_height_target <= x_height_max must hold within 6..=200"
                     .to_string(),
             );
+        }
+        if !(n.max_scale_vs_dpi >= 1.0 && n.max_scale_vs_estimated_dpi >= 1.0) {
+            errs.push(
+                "normalize.max_scale_vs_dpi and max_scale_vs_estimated_dpi must be at least 1"
+                    .to_string(),
+            );
+        }
+        if !(0.05..=2.0).contains(&n.max_letter_inches) {
+            errs.push("normalize.max_letter_inches must be within 0.05..=2".to_string());
+        }
+        if !(0.0..=1.0).contains(&n.plain_check_below_word_share) {
+            errs.push("normalize.plain_check_below_word_share must be within 0..=1".to_string());
         }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {
             errs.push("normalize.dpi_tolerance must be within 0..1".to_string());

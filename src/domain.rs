@@ -123,6 +123,11 @@ pub struct PageReport {
     pub ocr_x_height: Option<f32>,
     /// Mean word confidence, 0–100; `None` when there are no words.
     pub mean_confidence: Option<f32>,
+    /// Which reading the text comes from: the normalized copy, or the page as delivered when
+    /// that read clearly more words (see `normalize.plain_check_below_word_share`).
+    pub reading: Reading,
+    /// Things a reader must know about the page (`no_text`: it has ink but nothing was read).
+    pub warnings: Vec<PageWarning>,
     pub words: Vec<Word>,
     pub lines: Vec<Line>,
     /// The document model the page was classified as; `None` when no model fits (or no models
@@ -131,6 +136,20 @@ pub struct PageReport {
     /// Fields extracted with that model.
     pub fields: Vec<ExtractedField>,
     pub timings: StageTimings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reading {
+    Normalized,
+    Plain,
+}
+
+/// A warning about one page, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageWarning {
+    pub code: &'static str,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

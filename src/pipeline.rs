@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decode::{self, DecodeError, Format};
-use crate::domain::{PageReport, StageTimings};
+use crate::domain::{PageReport, PageWarning, Reading, StageTimings};
 use crate::extract::Extractor;
 use crate::normalize::{Normalized, normalize};
 use crate::ocr::{self, OcrError, OcrResult};
@@ -190,14 +190,22 @@ impl Processor {
         page: decode::DecodedPage,
     ) -> Result<(PageReport, render::PdfImage), FileError> {
         let decode_ms = page.decode_ms;
+        // Kept for a plain reading, should the normalized one find too little (see `guard`).
+        let delivered = page.clone();
         let mut n = normalize(page, &self.cfg.normalize);
 
         let t = Instant::now();
         let (mut ocr, mut osd_ms, mut orientation_confidence) = (OcrResult::default(), 0.0, None);
+        let mut reading = Reading::Normalized;
         if !n.blank {
             (n, ocr, osd_ms, orientation_confidence) = self.read_upright(n)?;
+            (n, ocr, reading) = self.guard(n, ocr, delivered)?;
         }
         let ocr_ms = ms_since(t) - osd_ms;
+        let warnings = page_warnings(&n, &ocr);
+        for w in &warnings {
+            tracing::warn!(page = index, code = w.code, "{}", w.message);
+        }
 
         let t = Instant::now();
         let image = render::prepare_image(&n, self.cfg.render.jpeg_quality);
@@ -231,6 +239,8 @@ impl Processor {
             ocr_dpi: n.ocr_dpi,
             ocr_x_height: n.x_height,
             mean_confidence: ocr::mean_confidence(&words),
+            reading,
+            warnings,
             words,
             lines,
             doc_type: extracted.doc_type,
@@ -290,6 +300,39 @@ impl Processor {
             }
         }
         Ok((n, ocr, osd_ms, conf))
+    }
+
+    /// Never worse than plain Tesseract: when the normalized reading finds few confident words for
+    /// the text-like ink on the page (or none at all), the page is also read as delivered (only
+    /// turned the same way upright, no crop, dropout, flattening, mark removal or text-size
+    /// scaling) and the reading with clearly more confident words is kept. A normalization step
+    /// that goes wrong on an unusual page then costs one more reading, never the page's text.
+    fn guard(
+        &self,
+        n: Normalized,
+        ocr: OcrResult,
+        delivered: decode::DecodedPage,
+    ) -> Result<(Normalized, OcrResult, Reading), FileError> {
+        let cfg = &self.cfg.normalize;
+        let ours = confident_words(&ocr);
+        // About four letters a word; x-height-shaped letters are most of them.
+        let expected = n.letters as f32 / 4.0;
+        let suspicious = ours == 0 || (ours as f32) < cfg.plain_check_below_word_share * expected;
+        if !suspicious {
+            return Ok((n, ocr, Reading::Normalized));
+        }
+        let mut plain = normalize(delivered, &plain_config(cfg));
+        plain.blank = false;
+        let cw = (plain.orientation + 360 - n.orientation) % 360;
+        let plain = if cw == 0 { plain } else { plain.turned(cw) };
+        let second = self.recognize(&plain)?;
+        let theirs = confident_words(&second);
+        tracing::debug!(ours, theirs, "plain reading checked");
+        if theirs as f32 > ours as f32 * 1.2 + 2.0 {
+            Ok((plain, second, Reading::Plain))
+        } else {
+            Ok((n, ocr, Reading::Normalized))
+        }
     }
 
     /// Timed orientation detection: the clockwise turn that sets the page upright when detection
@@ -382,6 +425,45 @@ struct DocumentJson<'a> {
 pub struct FileSummary {
     pub pages: usize,
     pub outputs: Vec<PathBuf>,
+}
+
+/// Words Tesseract is fairly sure of, with at least one letter or digit.
+fn confident_words(ocr: &OcrResult) -> usize {
+    ocr.words
+        .iter()
+        .filter(|w| w.confidence >= 60.0 && w.text.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+/// Normalization for the plain reading: the page as delivered, gray, at its own resolution
+/// (rescaled only when that is far out of Tesseract's range).
+fn plain_config(cfg: &crate::config::NormalizeConfig) -> crate::config::NormalizeConfig {
+    crate::config::NormalizeConfig {
+        find_page: false,
+        drop_colour_marks: false,
+        flatten_light: false,
+        remove_leaders: false,
+        remove_pictures: false,
+        binarize: false,
+        deskew: false,
+        // Any measured text size is "in range": only the resolution's bound can rescale.
+        x_height_min: 1.0,
+        x_height_max: f32::MAX,
+        ..cfg.clone()
+    }
+}
+
+/// What a reader of the page JSON must know: a page with ink whose reading is empty is never
+/// passed off as a page without text.
+fn page_warnings(n: &Normalized, ocr: &OcrResult) -> Vec<PageWarning> {
+    let mut out = Vec::new();
+    if !n.blank && ocr.words.iter().all(|w| w.text.trim().is_empty()) {
+        out.push(PageWarning {
+            code: "no_text",
+            message: "the page has ink but no text was read from it".into(),
+        });
+    }
+    out
 }
 
 /// Share of words (of 3+ characters) taller than wide: near 1 when a page turned 90° was read

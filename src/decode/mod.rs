@@ -80,8 +80,12 @@ pub enum Passthrough {
 #[derive(Debug, Clone)]
 pub struct DecodedPage {
     pub image: DynamicImage,
-    /// Resolution stated by the file, if any and plausible.
+    /// Resolution stated by the file, if any and plausible (horizontal, when pixels are not
+    /// square).
     pub dpi: Option<f32>,
+    /// Vertical resolution, when the file states one that differs from `dpi` (standard G3/G4 fax
+    /// is 204×98 or 200×100 dpi): `normalize` resamples such a page to square pixels.
+    pub ydpi: Option<f32>,
     /// Orientation stated by EXIF metadata (phones), applied by `normalize`.
     pub orientation: Orientation,
     /// Every pixel is pure black or white (fax, G4 scans): rendered as 1-bit.

@@ -174,6 +174,7 @@ impl PdfPages {
                     p.passthrough = None;
                 }
                 p.dpi = None;
+                p.ydpi = None;
                 p
             }
             Some(b"CCITTFaxDecode") => {
@@ -208,7 +209,7 @@ impl PdfPages {
             }
             None => self.raw_page(index, dict, width, height, &bytes, decode_inverted)?,
         };
-        let (media_w, rotate) = self.page_geometry(page_id);
+        let (media, rotate) = self.page_geometry(page_id);
         page.orientation = match rotate.rem_euclid(360) {
             90 => Orientation::Rotate90,
             180 => Orientation::Rotate180,
@@ -217,12 +218,16 @@ impl PdfPages {
         };
         // The scan fills the page: its pixels over the page's width in inches. (The image is
         // drawn in the page's unrotated space, where the MediaBox is measured too.)
-        let across = width;
-        page.dpi = media_w
-            .filter(|&w| w > 0.0)
-            // Rounded: 1653 px over 595.08 pt is 199.99998 dpi, and is meant as 200.
-            .map(|w| (across as f32 / (w / 72.0) * 100.0).round() / 100.0)
-            .filter(|&d| dpi::plausible(d, width, height));
+        // Rounded: 1653 px over 595.08 pt is 199.99998 dpi, and is meant as 200.
+        let per_inch = |px: u32, pt: f32| (px as f32 / (pt / 72.0) * 100.0).round() / 100.0;
+        let (x, y) = media
+            .filter(|&(w, h)| w > 0.0 && h > 0.0)
+            .map(|(w, h)| (per_inch(width, w), per_inch(height, h)))
+            .filter(|&(x, y)| dpi::plausible(x, width, height) && dpi::plausible(y, width, height))
+            .unzip();
+        page.dpi = x;
+        // A fax drawn at 200×100 dpi fills the page with an image half as tall in pixels.
+        page.ydpi = y.zip(x).and_then(|(y, x)| dpi::distinct(x, y));
         page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(page)
     }
@@ -484,12 +489,13 @@ impl PdfPages {
     }
 
     /// The page's width in points (MediaBox) and its /Rotate, both inheritable from the tree.
-    fn page_geometry(&self, page: ObjectId) -> (Option<f32>, i64) {
-        let (mut media_w, mut rotate) = (None, None);
+    /// The MediaBox's width and height in points, and `/Rotate`, inherited as the spec says.
+    fn page_geometry(&self, page: ObjectId) -> (Option<(f32, f32)>, i64) {
+        let (mut media, mut rotate) = (None, None);
         let mut node = self.doc.get_dictionary(page).ok();
         for _ in 0..64 {
             let Some(d) = node else { break };
-            if media_w.is_none()
+            if media.is_none()
                 && let Ok(b) = d.get(b"MediaBox").map(|o| self.resolve(o))
                 && let Ok(b) = b.as_array()
                 && b.len() == 4
@@ -499,7 +505,7 @@ impl PdfPages {
                     .filter_map(|o| self.resolve(o).as_float().ok())
                     .collect();
                 if v.len() == 4 {
-                    media_w = Some((v[2] - v[0]).abs());
+                    media = Some(((v[2] - v[0]).abs(), (v[3] - v[1]).abs()));
                 }
             }
             if rotate.is_none() {
@@ -511,7 +517,7 @@ impl PdfPages {
                 .and_then(|id| self.doc.get_dictionary(id))
                 .ok();
         }
-        (media_w, rotate.unwrap_or(0))
+        (media, rotate.unwrap_or(0))
     }
 }
 
@@ -622,6 +628,7 @@ fn decoded(image: DynamicImage, bilevel: bool) -> DecodedPage {
     DecodedPage {
         image,
         dpi: None,
+        ydpi: None,
         orientation: Orientation::NoTransforms,
         bilevel,
         passthrough: None,

@@ -60,16 +60,17 @@ pub(super) fn decode(
         Format::Png => png_passthrough(&data),
         _ => None,
     };
-    let dpi = match format {
+    let stated = match format {
         Format::Jpeg => dpi::jfif(&data),
         Format::Png => dpi::png(&data),
         _ => None,
-    }
-    .filter(|&d| dpi::plausible(d, width, height));
+    };
+    let (dpi, ydpi) = dpi::pair(stated, width, height);
     let bilevel = matches!(&image, DynamicImage::ImageLuma8(g) if is_bilevel(g.as_raw()));
     Ok(DecodedPage {
         image,
         dpi,
+        ydpi,
         orientation,
         bilevel,
         passthrough,

@@ -53,7 +53,7 @@ impl TiffPages {
         let (width, height) = dec.dimensions().map_err(err)?;
         check_page_size(index, width, height, limits)?;
         let color = dec.colortype().map_err(err)?;
-        let dpi = resolution(dec).filter(|&d| dpi::plausible(d, width, height));
+        let (dpi, ydpi) = dpi::pair(resolution(dec), width, height);
         let orientation = dec
             .find_tag_unsigned::<u8>(Tag::Orientation)
             .ok()
@@ -70,6 +70,7 @@ impl TiffPages {
         Ok(DecodedPage {
             image,
             dpi,
+            ydpi,
             orientation,
             bilevel,
             passthrough: None,
@@ -119,11 +120,14 @@ fn map_err(page: usize, limits: &Limits, e: TiffError) -> DecodeError {
     }
 }
 
-fn resolution<R: std::io::Read + std::io::Seek>(dec: &mut Decoder<R>) -> Option<f32> {
-    let x = match dec.find_tag(Tag::XResolution).ok()?? {
-        tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => n as f32 / d as f32,
-        v => v.into_f32().ok()?,
+/// (XResolution, YResolution) in dots per inch; YResolution defaults to XResolution.
+fn resolution<R: std::io::Read + std::io::Seek>(dec: &mut Decoder<R>) -> Option<(f32, f32)> {
+    let mut value = |tag| match dec.find_tag(tag).ok()?? {
+        tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => Some(n as f32 / d as f32),
+        v => v.into_f32().ok(),
     };
+    let x = value(Tag::XResolution)?;
+    let y = value(Tag::YResolution).unwrap_or(x);
     // ResolutionUnit: 1 none, 2 inch (default), 3 centimetre.
     match dec
         .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
@@ -131,8 +135,8 @@ fn resolution<R: std::io::Read + std::io::Seek>(dec: &mut Decoder<R>) -> Option<
         .flatten()
         .unwrap_or(2)
     {
-        2 => Some(x),
-        3 => Some(x * 2.54),
+        2 => Some((x, y)),
+        3 => Some((x * 2.54, y * 2.54)),
         _ => None,
     }
 }

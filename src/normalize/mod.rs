@@ -24,7 +24,7 @@ mod xheight;
 pub use border::{PageArea, find_page};
 pub use dropout::drop_colour_marks;
 pub use light::{flatten_lighting, sauvola};
-pub use xheight::{LineVotes, TextHeight, measure_x_height};
+pub use xheight::{LineVotes, TextHeight, measure_x_height, measure_x_height_below};
 mod leaders;
 pub use deskew::{Skew, estimate_skew, level_display, level_gray};
 pub use leaders::remove_dotted_leaders;
@@ -44,6 +44,8 @@ pub struct Normalized {
     pub ocr_dpi: f32,
     /// x-height of the text on `ocr_image`, pixels, when the page had enough text to measure it.
     pub x_height: Option<f32>,
+    /// Letter-shaped ink components found on the page: how much text it seems to carry.
+    pub letters: usize,
     /// The page has text whose lines do not clearly run left to right, right way up: worth an
     /// orientation check before it is read.
     pub suspect_orientation: bool,
@@ -96,6 +98,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
     let DecodedPage {
         mut image,
         dpi,
+        ydpi,
         orientation,
         bilevel,
         mut passthrough,
@@ -112,6 +115,15 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         Orientation::Rotate270 | Orientation::Rotate270FlipH => 270,
         _ => 0,
     };
+    // Non-square pixels (a standard-resolution fax) are made square first, so every later step,
+    // Tesseract and the PDF see the page at its true aspect. The stated resolutions belong to the
+    // stored image: a quarter turn swaps them.
+    let mut dpi = dpi;
+    if let (Some(x), Some(y)) = (dpi, ydpi) {
+        let (across, down) = if exif_cw % 180 == 90 { (y, x) } else { (x, y) };
+        let (square, d) = square_pixels(&image, across, down, bilevel);
+        (image, dpi, passthrough) = (square, Some(d), None);
+    }
     let (w, h) = (image.width(), image.height());
     let (dpi, dpi_source) = match dpi {
         Some(d) => (d, DpiSource::File),
@@ -132,7 +144,13 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         page.paint(&mut gray, 1.0);
     }
     let (w, h) = (image.width(), image.height());
-    let x_height = measure_x_height(&gray, (w.min(h) as usize / 40).max(16));
+    let tile = (w.min(h) as usize / 40).max(16);
+    let x_height = match dpi_source {
+        DpiSource::File => {
+            measure_x_height_below(&gray, tile, (dpi * cfg.max_letter_inches).ceil() as u32)
+        }
+        DpiSource::Estimated => measure_x_height(&gray, tile),
+    };
     // Letter size for the steps that tell marks from text, measured or guessed from the DPI.
     let letter = x_height.map_or(dpi * 20.0 / 300.0, |x| x.x_height);
     let colour_marks = if cfg.drop_colour_marks {
@@ -146,7 +164,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
             ((letter * 4.0) as usize).max(32),
             cfg.uneven_light,
         );
-    let ratio = ocr_scale(x_height, dpi, cfg);
+    let ratio = ocr_scale(x_height, dpi, dpi_source, cfg);
     let (mut ocr_image, ocr_dpi) = if ratio == 1.0 {
         (gray, dpi)
     } else {
@@ -189,6 +207,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         ocr_dpi,
         orientation: (360 - exif_cw) % 360,
         x_height: x_height.map(|x| x.x_height * ratio),
+        letters: x_height.map_or(0, |x| x.letters),
         suspect_orientation: x_height.is_some_and(|x| !x.votes.upright()),
         skew,
         blank,
@@ -261,6 +280,7 @@ impl Normalized {
             ocr_image,
             ocr_dpi: self.ocr_dpi,
             x_height: self.x_height,
+            letters: self.letters,
             suspect_orientation: self.suspect_orientation,
             orientation: (self.orientation + 360 - cw % 360) % 360,
             skew: self.skew,
@@ -350,14 +370,54 @@ fn paper_level(hist: &[u32; 256]) -> Option<u8> {
 }
 
 /// How much the OCR copy is scaled: the measured x-height into its band, or else the resolution
-/// to `ocr_dpi`. 1.0 exactly when the page is left as it is.
-fn ocr_scale(x_height: Option<TextHeight>, dpi: f32, cfg: &NormalizeConfig) -> f32 {
+/// to `ocr_dpi`. 1.0 exactly when the page is left as it is. The measured scale is bounded by the
+/// resolution's: whatever threw the measurement off, text never leaves Tesseract's range by more
+/// than that factor.
+fn ocr_scale(
+    x_height: Option<TextHeight>,
+    dpi: f32,
+    source: DpiSource,
+    cfg: &NormalizeConfig,
+) -> f32 {
+    let by_dpi = cfg.ocr_dpi / dpi;
+    let factor = match source {
+        DpiSource::File => cfg.max_scale_vs_dpi,
+        DpiSource::Estimated => cfg.max_scale_vs_estimated_dpi,
+    };
+    let (lo, hi) = (by_dpi / factor, by_dpi * factor);
     match x_height {
-        Some(t) if (cfg.x_height_min..=cfg.x_height_max).contains(&t.x_height) => 1.0,
-        Some(t) => cfg.x_height_target / t.x_height,
-        None if (cfg.ocr_dpi / dpi - 1.0).abs() <= cfg.dpi_tolerance => 1.0,
-        None => cfg.ocr_dpi / dpi,
+        // `max`/`min`, not `clamp`: no panic whatever the configuration says.
+        Some(t) if (cfg.x_height_min..=cfg.x_height_max).contains(&t.x_height) => {
+            1.0f32.max(lo).min(hi)
+        }
+        Some(t) => (cfg.x_height_target / t.x_height).max(lo).min(hi),
+        None if (by_dpi - 1.0).abs() <= cfg.dpi_tolerance => 1.0,
+        None => by_dpi,
     }
+}
+
+/// `image` whose pixels are `across` × `down` dpi, resampled along its coarser axis to the finer
+/// resolution, and that resolution. Bilevel pages repeat whole rows or columns (nearest
+/// neighbour), so they stay bilevel and lose nothing.
+pub fn square_pixels(
+    image: &DynamicImage,
+    across: f32,
+    down: f32,
+    bilevel: bool,
+) -> (DynamicImage, f32) {
+    let (w, h) = (image.width(), image.height());
+    let dpi = across.max(down);
+    let nw = ((w as f32 * dpi / across).round() as u32).max(1);
+    let nh = ((h as f32 * dpi / down).round() as u32).max(1);
+    if (nw, nh) == (w, h) {
+        return (image.clone(), dpi);
+    }
+    let filter = if bilevel {
+        image::imageops::FilterType::Nearest
+    } else {
+        image::imageops::FilterType::Triangle
+    };
+    (image.resize_exact(nw, nh, filter), dpi)
 }
 
 /// Without a stated resolution, assume the long side is that of A4 (11.69 in): the common case
@@ -404,11 +464,39 @@ mod tests {
                 image::Luma([(x % 256) as u8])
             })),
             dpi,
+            ydpi: None,
             orientation,
             bilevel: false,
             passthrough: None,
             decode_ms: 0.0,
         }
+    }
+
+    #[test]
+    fn standard_fax_pixels_are_made_square() {
+        // 200 × 100 dpi: each stored row stands for two rows of paper.
+        let mut fax = page(400, 300, Some(200.0), Orientation::NoTransforms);
+        fax.ydpi = Some(100.0);
+        fax.bilevel = true;
+        fax.image = DynamicImage::ImageLuma8(GrayImage::from_fn(400, 300, |_, y| {
+            image::Luma([if y % 3 == 0 { 0 } else { 255 }])
+        }));
+        let n = normalize(fax, &plain());
+        assert_eq!((n.display.width(), n.display.height()), (400, 600));
+        assert_eq!(n.dpi, 200.0);
+        assert!(n.bilevel);
+        let g = n.display.to_luma8();
+        assert!(g.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255));
+        // Row 0 (black) became rows 0 and 1.
+        assert_eq!((g.get_pixel(5, 0).0[0], g.get_pixel(5, 1).0[0]), (0, 0));
+        assert_eq!(g.get_pixel(5, 2).0[0], 255);
+
+        // Turned a quarter by its orientation tag, the vertical resolution is now across.
+        let mut turned = page(400, 300, Some(200.0), Orientation::Rotate90);
+        turned.ydpi = Some(100.0);
+        let n = normalize(turned, &plain());
+        assert_eq!((n.display.width(), n.display.height()), (600, 400));
+        assert_eq!(n.dpi, 200.0);
     }
 
     #[test]
@@ -548,10 +636,10 @@ mod tests {
         };
         // Small print that claims 300 dpi: the OCR copy is enlarged to the target x-height.
         let mut p = page(10, 10, Some(300.0), Orientation::NoTransforms);
-        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(10, 4));
+        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(12, 4));
         let n = normalize(p.clone(), &cfg);
         let f = n.ocr_image.width() as f32 / 1600.0;
-        assert!((f - 2.2).abs() < 0.25, "{f}");
+        assert!((f - 22.0 / 12.0).abs() < 0.2, "{f}");
         assert!((n.ocr_dpi / 300.0 - f).abs() < 0.01);
         let x = n.x_height.unwrap();
         assert!((x - cfg.x_height_target).abs() < 1.0, "{x}");
@@ -560,6 +648,28 @@ mod tests {
         p.dpi = Some(150.0);
         let n = normalize(p, &cfg);
         assert_eq!((n.ocr_image.width(), n.ocr_dpi), (1600, 150.0));
+    }
+
+    #[test]
+    fn measured_scale_stays_within_the_resolutions_bound() {
+        let cfg = NormalizeConfig {
+            deskew: false,
+            ..NormalizeConfig::default()
+        };
+        // Tiny print at a stated 300 dpi would want 2.75×; the stated resolution allows 2×.
+        let mut p = page(10, 10, Some(300.0), Orientation::NoTransforms);
+        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(8, 4));
+        let n = normalize(p.clone(), &cfg);
+        assert!((n.ocr_dpi - 600.0).abs() < 1.0, "{}", n.ocr_dpi);
+        // Huge marks (a seal's ring, a signature) at a stated 300 dpi must not shrink the page
+        // below 150 dpi, whatever they measure as.
+        p.image = DynamicImage::ImageLuma8(xheight::tests::letters(70, 4));
+        let n = normalize(p.clone(), &cfg);
+        assert!(n.ocr_dpi >= 150.0 - 1.0, "{}", n.ocr_dpi);
+        // Without a stated resolution, the bound is wider (a photographed card is no A4 page).
+        p.dpi = None;
+        let n = normalize(p, &cfg);
+        assert!(n.ocr_dpi < 150.0, "{}", n.ocr_dpi);
     }
 
     #[test]

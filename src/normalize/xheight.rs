@@ -51,12 +51,23 @@ impl LineVotes {
 /// Measures the x-height of the text on a gray page, or `None` when there is too little text.
 /// `tile` is the side of the tiles on which the paper level is estimated (a few text lines).
 pub fn measure_x_height(gray: &GrayImage, tile: usize) -> Option<TextHeight> {
+    measure_x_height_below(gray, tile, u32::MAX)
+}
+
+/// [`measure_x_height`] counting only components at most `max_letter` px tall: with a known
+/// resolution nothing taller than a headline letter is text, and a seal's ring, a signature or a
+/// table rule (large, and heavy in an area-weighted histogram) must not pass for one.
+pub fn measure_x_height_below(
+    gray: &GrayImage,
+    tile: usize,
+    max_letter: u32,
+) -> Option<TextHeight> {
     let (w, h) = gray.dimensions();
     if w < 16 || h < 16 {
         return None;
     }
     let paper = PaperMap::new(gray, tile.max(16));
-    let max_h = (h / 10).clamp(8, 400) as usize;
+    let max_h = (h / 10).clamp(8, 400).min(max_letter.max(8)) as usize;
     // Ink area per component height: letters outweigh diacritics, dots and specks.
     let mut hist = vec![0f32; max_h + 2];
     let mut letters = 0;
