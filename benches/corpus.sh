@@ -3,9 +3,15 @@
 # same pages and cores. The baseline runs one `tesseract` process per page (OMP_THREAD_LIMIT=1),
 # as many at once as there are cores.
 #
-#   benches/corpus.sh [CORPUS_DIR] [JOBS]
+#   benches/corpus.sh [CORPUS_DIR] [JOBS]        (../shared/corpus/dev, …/real, or your own)
+#   OCRMYPDF=1 benches/corpus.sh …                also runs OCRmyPDF (--rotate-pages --deskew
+#                                                 --clean) on the same pages, one page per process
 #
-# Needs: a release build (built here), tesseract-ocr-vie, python3 with rapidfuzz (installed if missing).
+# Prints pages/s, CER and bag-of-words F1 per profile side by side (benches/compare.py), the
+# pages with ink whose text came out empty, and the regression guard: every page where motcua's
+# word F1 is more than 0.02 below raw tesseract's.
+# Needs: a release build (built here), tesseract-ocr-vie, python3 with rapidfuzz (installed if
+# missing); for OCRMYPDF=1 the ocrmypdf and unpaper packages.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${1:-$here/../shared/corpus/dev}
@@ -45,6 +51,23 @@ echo "--- CER motcua"
 python3 "$cer" "$corpus" "$work/motcua"
 echo "--- CER tesseract CLI"
 python3 "$cer" "$corpus" "$work/tess"
+outputs=(motcua="$work/motcua" tesseract="$work/tess")
+if [ "${OCRMYPDF:-0}" = 1 ]; then
+  mkdir -p "$work/ocrmypdf"
+  t3=$(now)
+  # Images without a stated resolution need --image-dpi; try without first, as a user would.
+  printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} sh -c \
+    'f="{}"; b=$(basename "$f"); s="$0/${b%.*}"
+     for extra in "" "--image-dpi 300"; do
+       ocrmypdf -q -l vie --rotate-pages --deskew --clean --jobs 1 $extra --sidecar "$s.txt" \
+         --output-type pdf "$f" "$s.pdf" 2>/dev/null && break
+     done' "$work/ocrmypdf"
+  t4=$(now)
+  python3 -c "import sys; print(f'ocrmypdf              {float(sys.argv[2]) - float(sys.argv[1]):7.2f} s')" "$t3" "$t4"
+  outputs+=(ocrmypdf="$work/ocrmypdf")
+fi
+echo "--- CER and bag-of-words F1 by profile; empty pages; regression guard against tesseract"
+python3 "$here/benches/compare.py" "$corpus" "${outputs[@]}" --guard motcua:tesseract || true
 # Per-stage time per page, text-layer agreement, and orientation/blank flags against truth.
 python3 - "$work/motcua" "$corpus" <<'PY'
 import glob, json, os, re, subprocess, sys, unicodedata

@@ -136,7 +136,8 @@ pub struct NormalizeConfig {
     pub max_letter_inches: f32,
     /// When a page has text-like ink but the normalized reading finds fewer than this share of
     /// the confident words its ink suggests, the page is also read plainly (as delivered, only
-    /// turned upright) and the reading with more confident words is kept.
+    /// turned upright) and the reading with more confident words is kept; so is a page where it
+    /// read nothing at all. 0 turns the check off.
     pub plain_check_below_word_share: f32,
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.

@@ -317,7 +317,8 @@ impl Processor {
         let ours = confident_words(&ocr);
         // About four letters a word; x-height-shaped letters are most of them.
         let expected = n.letters as f32 / 4.0;
-        let suspicious = ours == 0 || (ours as f32) < cfg.plain_check_below_word_share * expected;
+        let share = cfg.plain_check_below_word_share;
+        let suspicious = share > 0.0 && (ours == 0 || (ours as f32) < share * expected);
         if !suspicious {
             return Ok((n, ocr, Reading::Normalized));
         }

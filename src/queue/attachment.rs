@@ -104,7 +104,15 @@ pub(super) async fn process(
         .iter()
         .map(|p| PageRecord {
             index: p.index as u32,
-            status: if p.blank { "blank" } else { "done" }.into(),
+            // A page with ink and nothing read is not "done": the dossier shows it for a clerk.
+            status: if p.blank {
+                "blank"
+            } else if p.warnings.iter().any(|w| w.code == "no_text") {
+                "no_text"
+            } else {
+                "done"
+            }
+            .into(),
             width: p.width,
             height: p.height,
             orientation: p.orientation,
