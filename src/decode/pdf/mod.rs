@@ -158,6 +158,19 @@ impl PdfPages {
                 });
             }
         }
+        // The renderer draws a broken image as nothing: a scan whose JPEG data is not JPEG
+        // would pass as a blank page.
+        for i in &images {
+            let filters = i.stream.filters().unwrap_or_default();
+            if filters == [b"DCTDecode".as_slice()]
+                && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&i.stream.content))
+                    .is_err()
+            {
+                return Err(corrupt(format!(
+                    "page {index}: an image's JPEG data is broken"
+                )));
+            }
+        }
         let renderer = self
             .renderer
             .get_or_init(|| render::Renderer::open(self.data.clone()).map_err(|e| e.to_string()));
