@@ -527,7 +527,7 @@ fn a_card_photographed_on_a_desk_is_cut_out_and_read_in_order() {
 fn a_typed_cover_letter_in_front_of_a_scan_is_processed_whole() {
     // What a portal assembles: a page of vector text (12 pt Helvetica, not embedded) and then
     // a scanned card (the JPEG fixture, drawn over its page).
-    use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str};
+    use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
     let jpg = std::fs::read(fixture("cccd-scan.jpg")).unwrap();
     let (w, h) = image::image_dimensions(fixture("cccd-scan.jpg")).unwrap();
     let mut pdf = Pdf::new();
@@ -567,10 +567,8 @@ fn a_typed_cover_letter_in_front_of_a_scan_is_processed_whole() {
         format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q").as_bytes(),
     );
     let mut x = pdf.image_xobject(image, &jpg);
-    x.filter(Filter::DctDecode)
-        .width(w as i32)
-        .height(h as i32)
-        .bits_per_component(8);
+    x.filter(Filter::DctDecode);
+    x.width(w as i32).height(h as i32).bits_per_component(8);
     x.color_space().device_rgb();
     x.finish();
     let dir = tempfile::tempdir().unwrap();

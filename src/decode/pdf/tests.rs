@@ -322,6 +322,9 @@ fn bad_pdfs_fail_with_stable_codes() {
     assert_eq!(code(pdf(vec![(Some(short), 0)]), &l), "corrupt_file");
 }
 
+/// Encryption parameters for a document.
+type Encrypt = fn(&lopdf::Document) -> lopdf::EncryptionVersion<'_>;
+
 /// `data` encrypted by lopdf with `version` (which names the user and owner passwords).
 fn encrypted(
     data: &[u8],
@@ -357,11 +360,7 @@ fn a_user_password_is_refused_as_password_protected_and_an_owner_password_alone_
     )]);
     const KEY: [u8; 32] = [7; 32];
     // Each revision with a user password ("user") and with an owner password only.
-    let versions: [(
-        &str,
-        fn(&lopdf::Document) -> V<'_>,
-        fn(&lopdf::Document) -> V<'_>,
-    ); 4] = [
+    let versions: [(&str, Encrypt, Encrypt); 4] = [
         (
             "RC4 40 (R2)",
             |d| V::V1 {
