@@ -522,3 +522,75 @@ fn a_card_photographed_on_a_desk_is_cut_out_and_read_in_order() {
     let name = text.find("Họ và tên").expect(&text);
     assert!(name < origin && origin < expiry, "{text}");
 }
+
+#[test]
+fn a_typed_cover_letter_in_front_of_a_scan_is_processed_whole() {
+    // What a portal assembles: a page of vector text (12 pt Helvetica, not embedded) and then
+    // a scanned card (the JPEG fixture, drawn over its page).
+    use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
+    let jpg = std::fs::read(fixture("cccd-scan.jpg")).unwrap();
+    let (w, h) = image::image_dimensions(fixture("cccd-scan.jpg")).unwrap();
+    let mut pdf = Pdf::new();
+    let (catalog, tree, font, image) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
+    let (letter, letter_c, scan, scan_c) = (Ref::new(5), Ref::new(6), Ref::new(7), Ref::new(8));
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([letter, scan]).count(2);
+    let mut page = pdf.page(letter);
+    page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
+        .parent(tree)
+        .contents(letter_c);
+    page.resources().fonts().pair(Name(b"F1"), font);
+    page.finish();
+    let mut text = Content::new();
+    text.begin_text().set_font(Name(b"F1"), 14.0);
+    text.next_line(72.0, 760.0);
+    for line in [
+        "To the People's Committee of the Ward",
+        "Application for a certified copy of the birth register",
+        "Applicant: Nguyen Van An, living at 12 Hang Bac Street",
+    ] {
+        text.show(Str(line.as_bytes())).next_line(0.0, -24.0);
+    }
+    text.end_text();
+    pdf.type1_font(font).base_font(Name(b"Helvetica"));
+    pdf.stream(letter_c, &text.finish());
+    // The card keeps its aspect: drawn over a page of its own proportions.
+    let (pw, ph) = (w as f32 * 72.0 / 300.0, h as f32 * 72.0 / 300.0);
+    let mut page = pdf.page(scan);
+    page.media_box(Rect::new(0.0, 0.0, pw, ph))
+        .parent(tree)
+        .contents(scan_c);
+    page.resources().x_objects().pair(Name(b"Im0"), image);
+    page.finish();
+    pdf.stream(
+        scan_c,
+        format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q").as_bytes(),
+    );
+    let mut x = pdf.image_xobject(image, &jpg);
+    x.filter(Filter::DctDecode);
+    x.width(w as i32).height(h as i32).bits_per_component(8);
+    x.color_space().device_rgb();
+    x.finish();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.pdf");
+    std::fs::write(&input, pdf.finish()).unwrap();
+    let out = dir.path().join("out");
+    let o = motcua(&[
+        "process",
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = json(&out, "mixed");
+    assert_eq!(pages(&doc).len(), 2);
+    assert_eq!(pages(&doc)[0]["dpi"].as_f64(), Some(300.0));
+    let txt = std::fs::read_to_string(out.join("mixed.txt")).unwrap();
+    let (cover, card) = txt.split_once('\u{c}').expect("two pages of text");
+    assert!(
+        cover.contains("Application for a certified copy"),
+        "{cover}"
+    );
+    assert!(cover.contains("Hang Bac"), "{cover}");
+    assert!(card.contains("CĂN CƯỚC"), "{card}");
+}

@@ -52,6 +52,9 @@ impl Format {
                 ..,
             ] => Some(Format::Webp),
             [b'%', b'P', b'D', b'F', b'-', ..] => Some(Format::Pdf),
+            // PDF readers accept bytes before the header (a BOM, a mail or HTTP header some
+            // portals leave in) within the first 1024 bytes, and so do we.
+            _ if find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() => Some(Format::Pdf),
             _ => None,
         }
     }
@@ -65,6 +68,10 @@ impl Format {
             Format::Pdf => "PDF",
         }
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// An already-compressed form of a page that a PDF can embed as it is, saving a re-encode.
@@ -158,6 +165,11 @@ pub enum DecodeError {
     },
     #[error("decoding page {page} would need more memory than the {limit}-byte limit")]
     OutOfMemoryLimit { page: usize, limit: u64 },
+    #[error("the {format} is password-protected: {detail}; upload it without the password")]
+    PasswordProtected {
+        format: &'static str,
+        detail: String,
+    },
 }
 
 impl DecodeError {
@@ -172,6 +184,7 @@ impl DecodeError {
             DecodeError::TooManyPages { .. } => "too_many_pages",
             DecodeError::Corrupt { .. } => "corrupt_file",
             DecodeError::OutOfMemoryLimit { .. } => "decode_memory_limit",
+            DecodeError::PasswordProtected { .. } => "password_protected",
         }
     }
 }
@@ -255,6 +268,11 @@ mod tests {
         assert_eq!(Format::sniff(b"%PDF-1.7"), Some(Format::Pdf));
         assert_eq!(Format::sniff(b"II*\0"), Some(Format::Tiff));
         assert_eq!(Format::sniff(b"<html>"), None);
+        // Bytes before the header, within the first 1024, as PDF readers accept.
+        assert_eq!(Format::sniff(b"\xEF\xBB\xBF%PDF-1.4"), Some(Format::Pdf));
+        let mut late = vec![b' '; 1100];
+        late.extend_from_slice(b"%PDF-1.4");
+        assert_eq!(Format::sniff(&late), None);
     }
 
     #[test]

@@ -1,13 +1,19 @@
-//! Image-only PDF: what scanner software and phone scanning apps send. Each page's largest
-//! image is the page. The file is parsed with `lopdf` (the maintained Rust PDF reader; it bounds
-//! what any stream may inflate to, so a decompression bomb fails instead of filling memory);
-//! the image codecs are ours to pick: DCT goes to the JPEG decoder (and passes through to our
-//! PDF unchanged), CCITT G4/G3 to `fax` (already used by the TIFF decoder), raw samples are
-//! unpacked here. Pages with no image (text or drawings only) are refused with a clear code:
-//! we read scans, we do not render PDFs.
+//! PDF input: scans from scanner software, fax servers, phone apps and portals, and mixed files
+//! (a typed cover letter in front of scans). The file is parsed with `lopdf` (the maintained Rust
+//! PDF reader; it bounds what any stream may inflate to, so a decompression bomb fails instead of
+//! filling memory). A page that is one image filling the page is decoded from that image: DCT goes
+//! to the JPEG decoder (and passes through to our PDF unchanged), CCITT G4 to `fax` (already used
+//! by the TIFF decoder), JBIG2 and JPEG 2000 to the hayro decoders (`codecs`), raw samples are
+//! unpacked here. Any other page (text, several images, inline images, Group 3 fax…) is rendered
+//! (`render`); `layout` tells the two apart.
+
+mod codecs;
+mod layout;
+mod render;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +22,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage};
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream};
 
+use self::layout::Layout;
 use super::{DecodeError, DecodedPage, Format, check_page_size, dpi, raster};
 use crate::config::Limits;
 
@@ -24,6 +31,9 @@ const NAME: &str = "PDF";
 /// Pages of a PDF, each decoded when asked for.
 pub(super) struct PdfPages {
     doc: Document,
+    data: Arc<[u8]>,
+    /// Parsed again by the renderer the first time a page is not one scan.
+    renderer: OnceCell<Result<render::Renderer, String>>,
     pages: Vec<ObjectId>,
     limits: Limits,
     index: usize,
@@ -42,14 +52,31 @@ impl PdfPages {
         }))
         .map_err(|_| corrupt("the PDF parser gave up on this file".into()))?
         .map_err(|e| match e {
-            lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => {
-                DecodeError::UnsupportedLayout {
-                    format: NAME,
-                    detail: "the PDF is password-protected".into(),
-                }
-            }
+            lopdf::Error::Decryption(e) => password_protected(e.to_string()),
+            lopdf::Error::InvalidPassword => password_protected("a password is needed".into()),
             e => corrupt(e.to_string()),
         })?;
+        // lopdf tries the empty user password itself: a file encrypted with an owner password
+        // only (print/copy restrictions) is decrypted and read. One that needs a user password
+        // loads with no objects and no decryption state.
+        if doc.trailer.has(b"Encrypt") && doc.encryption_state.is_none() {
+            return Err(password_protected(
+                "it opens only with a user password".into(),
+            ));
+        }
+        // A dynamic XFA form (LiveCycle) keeps its content in XML for the viewer to lay out;
+        // its PDF pages only say "please wait", which is no document to read.
+        if doc
+            .catalog()
+            .and_then(|c| c.get(b"NeedsRendering"))
+            .and_then(Object::as_bool)
+            .unwrap_or(false)
+        {
+            return Err(DecodeError::UnsupportedLayout {
+                format: NAME,
+                detail: "a dynamic XFA form: its pages are laid out by the viewer from XML".into(),
+            });
+        }
         let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
         if pages.is_empty() {
             return Err(corrupt("the PDF has no pages".into()));
@@ -61,6 +88,8 @@ impl PdfPages {
         }
         Ok(Self {
             doc,
+            data,
+            renderer: OnceCell::new(),
             pages,
             limits: limits.clone(),
             index: 0,
@@ -70,42 +99,99 @@ impl PdfPages {
 
     fn read_page(&self, index: usize) -> Result<DecodedPage, DecodeError> {
         let started = Instant::now();
-        let limits = &self.limits;
         let page_id = self.pages[index];
         let err = |e: lopdf::Error| corrupt(format!("page {index}: {e}"));
         let (images, broken) = self.page_images(page_id).map_err(err)?;
-        let Some(img) = images
+        let usable = |i: &&PageImage| i.width > 0 && i.height > 0;
+        let largest = images
             .iter()
-            .filter(|i| i.width > 0 && i.height > 0)
-            .max_by_key(|i| i.width.saturating_mul(i.height))
-        else {
-            if broken > 0 {
+            .filter(usable)
+            .max_by_key(|i| i.width.saturating_mul(i.height));
+        if largest.is_none() && broken > 0 {
+            return Err(corrupt(format!(
+                "page {index}: its image objects are missing (truncated file?)"
+            )));
+        }
+        let (media, _) = self.page_geometry(page_id);
+        let layout = match media {
+            Some(m) => {
+                let mut names = HashMap::new();
+                if let Ok((own, inherited)) = self.doc.get_page_resources(page_id) {
+                    for r in own.into_iter().chain(
+                        inherited
+                            .iter()
+                            .filter_map(|id| self.doc.get_dictionary(*id).ok()),
+                    ) {
+                        layout::names_in(&self.doc, r, &mut names);
+                    }
+                }
+                let content_limit = alloc_limit(&self.limits);
+                layout::classify(&self.doc, page_id, &names, m.map(f64::from), content_limit)
+            }
+            None => Layout::Unknown,
+        };
+        let scan = match layout {
+            Layout::Scan(id) => images.iter().find(|i| i.id == id).filter(usable),
+            Layout::Unknown => largest,
+            Layout::Render(_) => None,
+        };
+        if let Some(img) = scan {
+            // Ok(None): a codec or layout of samples we do not decode ourselves.
+            if let Some(mut page) = self.decode_scan(index, page_id, img)? {
+                page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
+                return Ok(page);
+            }
+        }
+        let reason = match layout {
+            Layout::Render(r) => r,
+            _ => "its image is in a form we do not decode directly",
+        };
+        tracing::debug!(page = index, reason, "rendering PDF page");
+        // The renderer decodes the page's images without our memory bound: refuse the ones it
+        // could not hold before it starts.
+        for i in &images {
+            let px = u64::try_from(i.width.saturating_mul(i.height)).unwrap_or(u64::MAX);
+            if px.saturating_mul(4) > self.limits.max_decode_alloc_bytes {
+                return Err(DecodeError::OutOfMemoryLimit {
+                    page: index,
+                    limit: self.limits.max_decode_alloc_bytes,
+                });
+            }
+        }
+        // The renderer draws a broken image as nothing: a scan whose JPEG data is not JPEG
+        // would pass as a blank page.
+        for i in &images {
+            let filters = i.stream.filters().unwrap_or_default();
+            if filters == [b"DCTDecode".as_slice()]
+                && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&i.stream.content))
+                    .is_err()
+            {
                 return Err(corrupt(format!(
-                    "page {index}: its image objects are missing (truncated file?)"
+                    "page {index}: an image's JPEG data is broken"
                 )));
             }
-            return Err(DecodeError::UnsupportedLayout {
-                format: NAME,
-                detail: format!(
-                    "page {index} has no scanned image (text or drawings only); upload a scan \
-                     or a photo of the document"
-                ),
-            });
-        };
-        // Scanner software puts one image on a page. Strips or layered (MRC) pages are read
-        // by their largest image only; say so rather than drop the rest silently.
-        let area = |i: &PageImage| i.width.saturating_mul(i.height);
-        let others = images
-            .iter()
-            .filter(|i| i.id != img.id && area(i) * 20 >= area(img))
-            .count();
-        if others > 0 {
-            tracing::warn!(
-                page = index,
-                others,
-                "PDF page has several large images; only the largest is read"
-            );
         }
+        let renderer = self
+            .renderer
+            .get_or_init(|| render::Renderer::open(self.data.clone()).map_err(|e| e.to_string()));
+        let mut page = match renderer {
+            Ok(r) => r.render(index, &self.limits)?,
+            Err(e) => return Err(corrupt(e.clone())),
+        };
+        page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(page)
+    }
+
+    /// The page's one scan image, decoded from its own data. `None` where its codec or sample
+    /// layout is not one we decode (the page is rendered instead).
+    fn decode_scan(
+        &self,
+        index: usize,
+        page_id: ObjectId,
+        img: &PageImage,
+    ) -> Result<Option<DecodedPage>, DecodeError> {
+        let limits = &self.limits;
+        let err = |e: lopdf::Error| corrupt(format!("page {index}: {e}"));
         let (width, height) = match (u32::try_from(img.width), u32::try_from(img.height)) {
             (Ok(w), Ok(h)) => (w, h),
             _ => return Err(corrupt(format!("page {index}: image size out of range"))),
@@ -187,27 +273,31 @@ impl PdfPages {
                     .and_then(|p| p.get(b"K").and_then(Object::as_i64).ok())
                     .unwrap_or(0);
                 if k >= 0 {
-                    // Group 3 lives in fax TIFFs; scanner PDFs use Group 4.
-                    return Err(DecodeError::UnsupportedLayout {
-                        format: NAME,
-                        detail: format!("page {index}: Group 3 fax images are not supported"),
-                    });
+                    // Group 3 (fax servers): the renderer's CCITT decoder reads it.
+                    return Ok(None);
                 }
                 let image = fax_page(&bytes, width, height, black_is_1 != decode_inverted)
                     .map_err(|d| corrupt(format!("page {index}: {d}")))?;
                 decoded(DynamicImage::ImageLuma8(image), true)
             }
-            Some(other) => {
-                return Err(DecodeError::UnsupportedLayout {
-                    format: NAME,
-                    detail: format!(
-                        "page {index}: {} images are not supported (JPEG, CCITT fax and \
-                         uncompressed or Flate images are)",
-                        String::from_utf8_lossy(other)
-                    ),
-                });
+            Some(b"JBIG2Decode") => {
+                let globals = codec_params
+                    .as_ref()
+                    .and_then(|p| p.get(b"JBIG2Globals").ok())
+                    .and_then(|o| self.resolve(o).as_stream().ok())
+                    .map(|g| {
+                        g.decompressed_content_with_limit(alloc_limit(limits))
+                            .unwrap_or_else(|_| g.content.clone())
+                    });
+                codecs::jbig2(index, &bytes, globals.as_deref(), decode_inverted, limits)
+                    .map_err(|d| corrupt(format!("page {index}: {d}")))?
             }
-            None => self.raw_page(index, dict, width, height, &bytes, decode_inverted)?,
+            Some(b"JPXDecode") => codecs::jpx(index, &bytes, limits)?,
+            Some(_) => return Ok(None),
+            None => match self.raw_page(index, dict, width, height, &bytes, decode_inverted) {
+                Err(DecodeError::UnsupportedLayout { .. }) => return Ok(None),
+                other => other?,
+            },
         };
         let (media, rotate) = self.page_geometry(page_id);
         page.orientation = match rotate.rem_euclid(360) {
@@ -221,6 +311,7 @@ impl PdfPages {
         // Rounded: 1653 px over 595.08 pt is 199.99998 dpi, and is meant as 200.
         let per_inch = |px: u32, pt: f32| (px as f32 / (pt / 72.0) * 100.0).round() / 100.0;
         let (x, y) = media
+            .map(|b| (b[2] - b[0], b[3] - b[1]))
             .filter(|&(w, h)| w > 0.0 && h > 0.0)
             .map(|(w, h)| (per_inch(width, w), per_inch(height, h)))
             .filter(|&(x, y)| dpi::plausible(x, width, height) && dpi::plausible(y, width, height))
@@ -228,8 +319,7 @@ impl PdfPages {
         page.dpi = x;
         // A fax drawn at 200×100 dpi fills the page with an image half as tall in pixels.
         page.ydpi = y.zip(x).and_then(|(y, x)| dpi::distinct(x, y));
-        page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
-        Ok(page)
+        Ok(Some(page))
     }
 
     /// The images a page draws: those in its resources and, a few levels deep, those inside
@@ -488,9 +578,9 @@ impl PdfPages {
         self.doc.dereference(o).map(|(_, o)| o).unwrap_or(o)
     }
 
-    /// The page's width in points (MediaBox) and its /Rotate, both inheritable from the tree.
-    /// The MediaBox's width and height in points, and `/Rotate`, inherited as the spec says.
-    fn page_geometry(&self, page: ObjectId) -> (Option<(f32, f32)>, i64) {
+    /// The MediaBox (x0, y0, x1, y1 in points, normalized) and `/Rotate`, inherited as the spec
+    /// says.
+    fn page_geometry(&self, page: ObjectId) -> (Option<[f32; 4]>, i64) {
         let (mut media, mut rotate) = (None, None);
         let mut node = self.doc.get_dictionary(page).ok();
         for _ in 0..64 {
@@ -505,7 +595,12 @@ impl PdfPages {
                     .filter_map(|o| self.resolve(o).as_float().ok())
                     .collect();
                 if v.len() == 4 {
-                    media = Some(((v[2] - v[0]).abs(), (v[3] - v[1]).abs()));
+                    media = Some([
+                        v[0].min(v[2]),
+                        v[1].min(v[3]),
+                        v[0].max(v[2]),
+                        v[1].max(v[3]),
+                    ]);
                 }
             }
             if rotate.is_none() {
@@ -652,6 +747,13 @@ fn alloc_limit(limits: &Limits) -> usize {
     usize::try_from(limits.max_decode_alloc_bytes).unwrap_or(usize::MAX)
 }
 
+fn password_protected(detail: String) -> DecodeError {
+    DecodeError::PasswordProtected {
+        format: NAME,
+        detail,
+    }
+}
+
 fn corrupt(detail: String) -> DecodeError {
     DecodeError::Corrupt {
         format: NAME,
@@ -684,325 +786,4 @@ fn at(index: usize, e: DecodeError) -> DecodeError {
 }
 
 #[cfg(test)]
-mod tests {
-    use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref};
-
-    use super::super::{Decoded, decode};
-    use super::*;
-
-    /// How one test page stores its image.
-    struct Img {
-        width: u32,
-        height: u32,
-        data: Vec<u8>,
-        setup: Setup,
-    }
-
-    /// Writes an image's dictionary entries.
-    type Setup = fn(&mut pdf_writer::writers::ImageXObject);
-
-    /// A PDF of `pages`, each an A4-wide page (595 pt) with the image (if any) drawn over it.
-    fn pdf(pages: Vec<(Option<Img>, i32)>) -> Arc<[u8]> {
-        let mut pdf = Pdf::new();
-        let (catalog, tree) = (Ref::new(1), Ref::new(2));
-        pdf.catalog(catalog).pages(tree);
-        let ids: Vec<Ref> = (0..pages.len())
-            .map(|i| Ref::new(10 + 3 * i as i32))
-            .collect();
-        pdf.pages(tree)
-            .kids(ids.iter().copied())
-            .count(pages.len() as i32);
-        for (i, (img, rotate)) in pages.into_iter().enumerate() {
-            let (page_id, image_id, content_id) = (
-                ids[i],
-                Ref::new(11 + 3 * i as i32),
-                Ref::new(12 + 3 * i as i32),
-            );
-            let mut page = pdf.page(page_id);
-            page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
-                .parent(tree)
-                .contents(content_id);
-            if rotate != 0 {
-                page.rotate(rotate);
-            }
-            if img.is_some() {
-                page.resources().x_objects().pair(Name(b"Im0"), image_id);
-            }
-            page.finish();
-            let content: &[u8] = match &img {
-                Some(_) => b"q 595 0 0 842 0 0 cm /Im0 Do Q",
-                None => b"0 0 m 100 100 l S",
-            };
-            pdf.stream(content_id, content);
-            if let Some(img) = img {
-                let mut x = pdf.image_xobject(image_id, &img.data);
-                x.width(img.width as i32).height(img.height as i32);
-                (img.setup)(&mut x);
-            }
-        }
-        pdf.finish().into()
-    }
-
-    fn gray_flate(width: u32, height: u32, f: impl Fn(u32, u32) -> u8) -> Img {
-        let raw: Vec<u8> = (0..height)
-            .flat_map(|y| (0..width).map(move |x| (x, y)))
-            .map(|(x, y)| f(x, y))
-            .collect();
-        Img {
-            width,
-            height,
-            data: miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
-            setup: |x| {
-                x.filter(Filter::FlateDecode);
-                x.color_space().device_gray();
-                x.bits_per_component(8);
-            },
-        }
-    }
-
-    fn open_all(data: Arc<[u8]>, limits: &Limits) -> Result<Decoded, DecodeError> {
-        decode(data, limits)
-    }
-
-    #[test]
-    fn pages_come_in_order_with_rotation_and_resolution_from_the_page() {
-        let data = pdf(vec![
-            (
-                Some(gray_flate(1240, 1754, |x, _| if x < 100 { 0 } else { 200 })),
-                0,
-            ),
-            (Some(gray_flate(1240, 1754, |_, y| (y % 256) as u8)), 90),
-        ]);
-        let d = open_all(data, &Limits::default()).unwrap();
-        assert_eq!(d.format, Format::Pdf);
-        assert_eq!(d.pages.len(), 2);
-        let (a, b) = (&d.pages[0], &d.pages[1]);
-        assert_eq!((a.image.width(), a.image.height()), (1240, 1754));
-        assert_eq!(a.image.to_luma8().get_pixel(50, 9).0, [0]);
-        assert_eq!(a.image.to_luma8().get_pixel(500, 9).0, [200]);
-        assert_eq!(a.orientation, Orientation::NoTransforms);
-        assert_eq!(b.orientation, Orientation::Rotate90);
-        // 1240 px over 595 pt (8.26 in) is 150 dpi, turned or not.
-        assert!((a.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", a.dpi);
-        assert!((b.dpi.unwrap() - 150.0).abs() < 1.0, "{:?}", b.dpi);
-        assert!(!a.bilevel);
-    }
-
-    #[test]
-    fn an_image_wrapped_in_a_form_is_found() {
-        // Page → form Fm0 → image Im0, as some scanning apps write it; resources inherited
-        // from the page tree.
-        let img = gray_flate(1240, 1754, |x, _| if x < 620 { 0 } else { 255 });
-        let mut pdf = Pdf::new();
-        let (catalog, tree, page, content, form, image) = (
-            Ref::new(1),
-            Ref::new(2),
-            Ref::new(3),
-            Ref::new(4),
-            Ref::new(5),
-            Ref::new(6),
-        );
-        pdf.catalog(catalog).pages(tree);
-        let mut pages = pdf.pages(tree);
-        pages.kids([page]).count(1);
-        pages.resources().x_objects().pair(Name(b"Fm0"), form);
-        pages.finish();
-        pdf.page(page)
-            .media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
-            .parent(tree)
-            .contents(content);
-        pdf.stream(content, b"/Fm0 Do");
-        let mut f = pdf.form_xobject(form, b"q 595 0 0 842 0 0 cm /Im0 Do Q");
-        f.bbox(Rect::new(0.0, 0.0, 595.0, 842.0));
-        f.resources().x_objects().pair(Name(b"Im0"), image);
-        f.finish();
-        let mut x = pdf.image_xobject(image, &img.data);
-        x.width(1240).height(1754);
-        (img.setup)(&mut x);
-        x.finish();
-        let d = open_all(pdf.finish().into(), &Limits::default()).unwrap();
-        let g = d.pages[0].image.to_luma8();
-        assert_eq!((g.width(), g.height()), (1240, 1754));
-        assert_eq!(
-            (g.get_pixel(10, 10).0, g.get_pixel(1000, 10).0),
-            ([0], [255])
-        );
-    }
-
-    #[test]
-    fn fax_pages_decode_whichever_way_black_is_written() {
-        // A 64×32 page: a black bar in columns 8..24 of every row.
-        let (w, h) = (64u32, 32u32);
-        let black = |x: u32| (8..24).contains(&x);
-        let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
-        for _ in 0..h {
-            enc.encode_line(
-                (0..w).map(|x| {
-                    if black(x) {
-                        fax::Color::Black
-                    } else {
-                        fax::Color::White
-                    }
-                }),
-                w as u16,
-            )
-            .unwrap();
-        }
-        let g4 = enc.finish().unwrap().finish();
-        /// A 64×32 G4 image, with `BlackIs1` and an inverted `Decode` as asked.
-        fn ccitt(x: &mut pdf_writer::writers::ImageXObject, black_is_1: bool, inverted: bool) {
-            x.filter(Filter::CcittFaxDecode);
-            x.decode_parms()
-                .k(-1)
-                .columns(64)
-                .rows(32)
-                .black_is_1(black_is_1);
-            x.color_space().device_gray();
-            x.bits_per_component(1);
-            if inverted {
-                x.decode([1.0, 0.0]);
-            }
-        }
-        let setups: [(Setup, bool); 3] = [
-            (|x| ccitt(x, false, false), false),
-            // BlackIs1 with an inverted Decode (Tesseract, many scanners): still black.
-            (|x| ccitt(x, true, true), false),
-            // BlackIs1 alone: the picture as written is a negative.
-            (|x| ccitt(x, true, false), true),
-        ];
-        // Cut off halfway: an error, not half a page; Group 3: refused by name.
-        let cut = Img {
-            width: w,
-            height: h,
-            data: g4[..g4.len() / 2].to_vec(),
-            setup: |x| ccitt(x, false, false),
-        };
-        let code = |img| decode(pdf(vec![(Some(img), 0)]), &Limits::default()).unwrap_err();
-        assert_eq!(code(cut).code(), "corrupt_file");
-        let g3 = Img {
-            width: w,
-            height: h,
-            data: g4.clone(),
-            setup: |x| {
-                x.filter(Filter::CcittFaxDecode);
-                x.decode_parms().k(0).columns(64);
-                x.color_space().device_gray();
-                x.bits_per_component(1);
-            },
-        };
-        assert_eq!(code(g3).code(), "unsupported_layout");
-        for (i, (setup, negative)) in setups.into_iter().enumerate() {
-            let img = Img {
-                width: w,
-                height: h,
-                data: g4.clone(),
-                setup,
-            };
-            let d = open_all(pdf(vec![(Some(img), 0)]), &Limits::default()).unwrap();
-            let p = &d.pages[0];
-            assert!(p.bilevel, "case {i}");
-            let g = p.image.to_luma8();
-            for (x, y) in [(0, 0), (10, 5), (30, 31), (63, 17)] {
-                let want = if black(x) != negative { 0 } else { 255 };
-                assert_eq!(g.get_pixel(x, y).0, [want], "case {i} at {x},{y}");
-            }
-        }
-    }
-
-    #[test]
-    fn indexed_and_one_bit_images_are_unpacked() {
-        // 1-bit gray, rows padded to a byte: pixel x is black when x is even.
-        let img = Img {
-            width: 10,
-            height: 2,
-            data: vec![0b0101_0101, 0b0100_0000, 0b0101_0101, 0b0100_0000],
-            setup: |x| {
-                x.color_space().device_gray();
-                x.bits_per_component(1);
-            },
-        };
-        let d = open_all(pdf(vec![(Some(img), 0)]), &Limits::default()).unwrap();
-        let g = d.pages[0].image.to_luma8();
-        assert!(d.pages[0].bilevel);
-        let row: Vec<u8> = (0..10).map(|x| g.get_pixel(x, 1).0[0]).collect();
-        assert_eq!(row, [0, 255, 0, 255, 0, 255, 0, 255, 0, 255]);
-
-        // 2-colour palette over RGB: index 0 red, 1 white.
-        let img = Img {
-            width: 2,
-            height: 1,
-            data: vec![0, 1],
-            setup: |x| {
-                x.color_space()
-                    .indexed(Name(b"DeviceRGB"), 1, &[255, 0, 0, 255, 255, 255]);
-                x.bits_per_component(8);
-            },
-        };
-        let d = open_all(pdf(vec![(Some(img), 0)]), &Limits::default()).unwrap();
-        let rgb = d.pages[0].image.to_rgb8();
-        assert_eq!(rgb.get_pixel(0, 0).0, [255, 0, 0]);
-        assert_eq!(rgb.get_pixel(1, 0).0, [255, 255, 255]);
-    }
-
-    #[test]
-    fn bad_pdfs_fail_with_stable_codes() {
-        let l = Limits::default();
-        let code = |data: Arc<[u8]>, l: &Limits| open_all(data, l).unwrap_err().code();
-        // Text or drawings only: nothing to read as a scan.
-        assert_eq!(code(pdf(vec![(None, 0)]), &l), "unsupported_layout");
-        // Cut off halfway, or not a PDF past its first line.
-        let whole = pdf(vec![(Some(gray_flate(100, 100, |_, _| 255)), 0)]);
-        assert_eq!(code(whole[..whole.len() / 2].into(), &l), "corrupt_file");
-        assert_eq!(
-            code(Arc::from(&b"%PDF-1.7\nnothing else"[..]), &l),
-            "corrupt_file"
-        );
-        // Too many pages.
-        let three = pdf((0..3)
-            .map(|_| (Some(gray_flate(10, 10, |_, _| 255)), 0))
-            .collect());
-        let two = Limits {
-            max_pages: 2,
-            ..Limits::default()
-        };
-        assert_eq!(code(three, &two), "too_many_pages");
-        // A page bigger than the pixel limit is refused before it is inflated.
-        let big = pdf(vec![(Some(gray_flate(3000, 3000, |_, _| 255)), 0)]);
-        let small = Limits {
-            max_page_pixels: 1_000_000,
-            ..Limits::default()
-        };
-        assert_eq!(code(big, &small), "page_too_large");
-        // A stream that inflates far past the memory limit (a "zip bomb" declaring a small
-        // image) fails instead of filling memory.
-        let bomb = Img {
-            width: 100,
-            height: 100,
-            data: miniz_oxide::deflate::compress_to_vec_zlib(&vec![0u8; 64 << 20], 9),
-            setup: |x| {
-                x.filter(Filter::FlateDecode);
-                x.color_space().device_gray();
-                x.bits_per_component(8);
-            },
-        };
-        let tight = Limits {
-            max_decode_alloc_bytes: 1 << 20,
-            ..Limits::default()
-        };
-        assert!(matches!(
-            code(pdf(vec![(Some(bomb), 0)]), &tight),
-            "corrupt_file" | "decode_memory_limit"
-        ));
-        // Truncated image data.
-        let short = Img {
-            width: 100,
-            height: 100,
-            data: vec![255; 500],
-            setup: |x| {
-                x.color_space().device_gray();
-                x.bits_per_component(8);
-            },
-        };
-        assert_eq!(code(pdf(vec![(Some(short), 0)]), &l), "corrupt_file");
-    }
-}
+mod tests;
