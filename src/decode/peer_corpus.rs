@@ -42,5 +42,10 @@ fn peer_raster_files_read_or_refuse_as_listed() {
         }
     }
     assert!(checked > 0, "no raster file listed in the manifest");
-    assert!(failures.is_empty(), "{} of {checked}:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -249,7 +249,8 @@ mod tests {
     use super::*;
 
     fn jpeg() -> Vec<u8> {
-        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
         let mut out = Vec::new();
         image::codecs::jpeg::JpegEncoder::new(&mut out)
             .encode_image(&img)
@@ -273,8 +274,12 @@ mod tests {
         assert_eq!(plain.dpi, None);
         let mut app1 = b"Exif\0\0".to_vec();
         app1.extend_from_slice(&super::super::dpi::tests::exif_block(200, 100, 2));
-        let page = decode(Format::Jpeg, with_segment(&jpeg(), 0xE1, &app1), &Limits::default())
-            .unwrap();
+        let page = decode(
+            Format::Jpeg,
+            with_segment(&jpeg(), 0xE1, &app1),
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!((page.dpi, page.ydpi), (Some(200.0), Some(100.0)));
     }
 
@@ -284,7 +289,10 @@ mod tests {
         let data = with_segment(&jpeg(), 0xEE, b"Adobe\0\x64\0\0\0\0");
         let page = decode(Format::Jpeg, data, &Limits::default()).unwrap();
         assert_eq!(page.image.width(), 64);
-        assert!(matches!(page.passthrough, Some(Passthrough::Jpeg { components: 3, .. })));
+        assert!(matches!(
+            page.passthrough,
+            Some(Passthrough::Jpeg { components: 3, .. })
+        ));
     }
 
     #[test]

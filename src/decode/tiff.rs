@@ -80,8 +80,7 @@ impl TiffPages {
             detail: format!("page {index}: {detail}"),
         };
 
-        let (image, bilevel) = if matches!(compression, 2 | 3) || (compression == 4 && lsb_first)
-        {
+        let (image, bilevel) = if matches!(compression, 2 | 3) || (compression == 4 && lsb_first) {
             let pixels = u64::from(width) * u64::from(height);
             if pixels > limits.max_decode_alloc_bytes {
                 return Err(DecodeError::OutOfMemoryLimit {

@@ -75,7 +75,9 @@ pub(super) fn decode<'a>(
         let result = hayro_ccitt::decode(bytes, &mut out, &mut ctx);
         if out.pixels.len() < out.limit {
             let done = (out.pixels.len() - start) / fax.width as usize;
-            let why = result.err().map_or("data ends".to_string(), |e| e.to_string());
+            let why = result
+                .err()
+                .map_or("data ends".to_string(), |e| e.to_string());
             return Err((
                 false,
                 format!("CCITT strip {i} breaks off after {done} of {rows} rows: {why}"),

@@ -39,7 +39,11 @@ fn retag(data: &mut [u8], ifd: u64, from: u16, to: u16) -> Option<()> {
 pub(super) fn tiles_under_strip_tags(data: &[u8]) -> Option<Vec<u8>> {
     let le = data.first()? == &b'I';
     let big = read(data, 2, 2, le)? == 43;
-    let mut next = if big { read(data, 8, 8, le)? } else { read(data, 4, 4, le)? };
+    let mut next = if big {
+        read(data, 8, 8, le)?
+    } else {
+        read(data, 4, 4, le)?
+    };
     let mut copy: Option<Vec<u8>> = None;
     let mut seen = std::collections::HashSet::new();
     while next != 0 && seen.insert(next) && seen.len() <= 10_000 {
@@ -56,7 +60,10 @@ pub(super) fn tiles_under_strip_tags(data: &[u8]) -> Option<Vec<u8>> {
         } else {
             (read(data, at, 2, le)?, at + 2, 12, 4)
         };
-        let end = usize::try_from(count).ok()?.checked_mul(entry)?.checked_add(first)?;
+        let end = usize::try_from(count)
+            .ok()?
+            .checked_mul(entry)?
+            .checked_add(first)?;
         next = read(data, end, width, le).unwrap_or(0);
     }
     copy
@@ -98,14 +105,13 @@ fn write(data: &mut [u8], at: usize, n: usize, value: u64, le: bool) -> Option<(
 }
 
 /// Reverses the bit order of every byte of the current image's strips or tiles (FillOrder=2).
-pub(super) fn reverse_chunks<R: Read + Seek>(
-    dec: &mut Decoder<R>,
-    data: &mut [u8],
-) -> Option<()> {
+pub(super) fn reverse_chunks<R: Read + Seek>(dec: &mut Decoder<R>, data: &mut [u8]) -> Option<()> {
     let (offsets, counts) = chunk_ranges(dec)?;
     for (&off, &len) in offsets.iter().zip(&counts) {
         let start = usize::try_from(off).ok()?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?.min(data.len());
+        let end = start
+            .checked_add(usize::try_from(len).ok()?)?
+            .min(data.len());
         if let Some(chunk) = data.get_mut(start..end) {
             chunk.iter_mut().for_each(|b| *b = b.reverse_bits());
         }

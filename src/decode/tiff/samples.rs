@@ -116,18 +116,6 @@ fn to_u8(
     let v: Vec<u8> = match (pixels, bits) {
         (DecodingResult::U8(v), 8) => v,
         (DecodingResult::U16(v), 16) => v.into_iter().map(|s| (s >> 8) as u8).collect(),
-        (DecodingResult::U32(v), 32) => v.into_iter().map(|s| (s >> 24) as u8).collect(),
-        (DecodingResult::F32(v), 32) if scale => {
-            // Measurement layers (floating point) have no fixed range: stretch what is there.
-            let (lo, hi) = v
-                .iter()
-                .filter(|s| s.is_finite())
-                .fold((f32::MAX, f32::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            v.into_iter()
-                .map(|s| ((s - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8)
-                .collect()
-        }
         (DecodingResult::U8(v), 1 | 2 | 4) if per_plane == 1 => {
             // Each plane is rows of packed samples, every row starting on a byte.
             let row_bytes = (w as usize * usize::from(bits)).div_ceil(8);
@@ -136,7 +124,8 @@ fn to_u8(
             for row in v.chunks(row_bytes).take(h as usize * planes) {
                 out.extend((0..w as usize).map(|x| {
                     let bit = x * usize::from(bits);
-                    let s = (row.get(bit / 8).copied().unwrap_or(0) >> (8 - bits as usize - bit % 8))
+                    let s = (row.get(bit / 8).copied().unwrap_or(0)
+                        >> (8 - bits as usize - bit % 8))
                         & max as u8;
                     if scale {
                         (u16::from(s) * 255 / max) as u8
@@ -198,7 +187,10 @@ mod tests {
         };
         let planes = vec![0xFF00, 0x1000, 0x2000, 0x3000, 0x4000, 0x50FF];
         let (img, _) = to_image(&l, DecodingResult::U16(planes)).unwrap();
-        assert_eq!(img.to_rgb8().into_raw(), vec![0xFF, 0x20, 0x40, 0x10, 0x30, 0x50]);
+        assert_eq!(
+            img.to_rgb8().into_raw(),
+            vec![0xFF, 0x20, 0x40, 0x10, 0x30, 0x50]
+        );
     }
 
     #[test]

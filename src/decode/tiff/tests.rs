@@ -51,8 +51,7 @@ fn pages_are_decoded_one_at_a_time() {
 #[test]
 fn truncated_tiff_is_corrupt() {
     let full = two_page_tiff();
-    let err = decode_file(Arc::from(&full[..full.len() / 2]), &Limits::default())
-        .unwrap_err();
+    let err = decode_file(Arc::from(&full[..full.len() / 2]), &Limits::default()).unwrap_err();
     assert_eq!(err.code(), "corrupt_file", "{err}");
 }
 
@@ -98,7 +97,11 @@ fn write_tiff(tags: &[(u16, &[u32])], chunks: &[Vec<u8>], tiled: bool) -> Vec<u8
                 _ => bytes.extend_from_slice(&v.to_le_bytes()),
             }
         }
-        let count = if ty == RATIONAL { values.len() / 2 } else { values.len() };
+        let count = if ty == RATIONAL {
+            values.len() / 2
+        } else {
+            values.len()
+        };
         dir.extend_from_slice(&tag.to_le_bytes());
         dir.extend_from_slice(&ty.to_le_bytes());
         dir.extend_from_slice(&(count as u32).to_le_bytes());
@@ -139,12 +142,18 @@ where
 fn sixteen_bit_rgb_and_rgba_become_eight_bit_rgb_on_white() {
     let rgb: Vec<u16> = vec![0xFFFF, 0x8000, 0x0000, 0x1234, 0x5678, 0x9ABC];
     let page = one_page(encoded::<colortype::RGB16>(2, 1, &rgb));
-    assert_eq!(page.image.to_rgb8().into_raw(), vec![255, 128, 0, 0x12, 0x56, 0x9A]);
+    assert_eq!(
+        page.image.to_rgb8().into_raw(),
+        vec![255, 128, 0, 0x12, 0x56, 0x9A]
+    );
     // Opaque red, then fully transparent black: white paper shows through.
     let rgba: Vec<u16> = vec![0xFFFF, 0, 0, 0xFFFF, 0, 0, 0, 0];
     let page = one_page(encoded::<colortype::RGBA16>(2, 1, &rgba));
     assert!(matches!(page.image, DynamicImage::ImageRgb8(_)));
-    assert_eq!(page.image.to_rgb8().into_raw(), vec![255, 0, 0, 255, 255, 255]);
+    assert_eq!(
+        page.image.to_rgb8().into_raw(),
+        vec![255, 0, 0, 255, 255, 255]
+    );
 }
 
 #[test]
@@ -168,14 +177,22 @@ fn palettes_expand_to_rgb_or_gray_and_black_white_is_bilevel() {
     let mut map = vec![0u32; 768];
     map[0] = 0xFFFF; // red[0]
     map[512 + 1] = 0xFFFF; // blue[1]
-    let base: [(u16, &[u32]); 5] = [(256, &[2]), (257, &[1]), (258, &[8]), (262, &[3]), (277, &[1])];
+    let base: [(u16, &[u32]); 5] = [
+        (256, &[2]),
+        (257, &[1]),
+        (258, &[8]),
+        (262, &[3]),
+        (277, &[1]),
+    ];
     let mut tags = base.to_vec();
     tags.push((320, &map));
     let page = one_page(write_tiff(&tags, &[vec![0, 1]], false));
     assert_eq!(page.image.to_rgb8().into_raw(), vec![255, 0, 0, 0, 0, 255]);
 
     // 4-bit gray palette: index i → gray 17·i, read as gray.
-    let map4: Vec<u32> = (0..3).flat_map(|_| (0..16u32).map(|i| i * 17 * 257)).collect();
+    let map4: Vec<u32> = (0..3)
+        .flat_map(|_| (0..16u32).map(|i| i * 17 * 257))
+        .collect();
     let tags: &[(u16, &[u32])] = &[
         (256, &[3]),
         (257, &[1]),
@@ -215,12 +232,21 @@ fn planar_rgb_is_interleaved() {
     ];
     let planes = vec![vec![10, 20], vec![30, 40], vec![50, 60]];
     let page = one_page(write_tiff(tags, &planes, false));
-    assert_eq!(page.image.to_rgb8().into_raw(), vec![10, 30, 50, 20, 40, 60]);
+    assert_eq!(
+        page.image.to_rgb8().into_raw(),
+        vec![10, 30, 50, 20, 40, 60]
+    );
 }
 
 #[test]
 fn two_and_four_bit_gray_scale_and_inverted_lsb_first_reads_the_same() {
-    let tags: &[(u16, &[u32])] = &[(256, &[4]), (257, &[1]), (258, &[2]), (262, &[1]), (277, &[1])];
+    let tags: &[(u16, &[u32])] = &[
+        (256, &[4]),
+        (257, &[1]),
+        (258, &[2]),
+        (262, &[1]),
+        (277, &[1]),
+    ];
     let page = one_page(write_tiff(tags, &[vec![0b00_01_10_11]], false));
     assert_eq!(page.image.to_luma8().into_raw(), vec![0, 85, 170, 255]);
     // 4-bit WhiteIsZero, FillOrder=2: nibbles 0x0, 0xF stored as !(0x0F) bit-reversed.
@@ -275,7 +301,11 @@ fn tiles_with_partial_edge_tiles() {
 #[test]
 fn jpeg_ycbcr_strip_is_rgb() {
     let img = image::RgbImage::from_fn(16, 16, |x, _| {
-        if x < 8 { image::Rgb([200, 30, 30]) } else { image::Rgb([20, 20, 220]) }
+        if x < 8 {
+            image::Rgb([200, 30, 30])
+        } else {
+            image::Rgb([20, 20, 220])
+        }
     });
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
@@ -293,8 +323,16 @@ fn jpeg_ycbcr_strip_is_rgb() {
     let page = one_page(write_tiff(tags, &[jpeg], false));
     let rgb = page.image.to_rgb8();
     let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(&p, q)| p.abs_diff(q) < 24);
-    assert!(close(rgb.get_pixel(2, 8).0, [200, 30, 30]), "{:?}", rgb.get_pixel(2, 8));
-    assert!(close(rgb.get_pixel(13, 8).0, [20, 20, 220]), "{:?}", rgb.get_pixel(13, 8));
+    assert!(
+        close(rgb.get_pixel(2, 8).0, [200, 30, 30]),
+        "{:?}",
+        rgb.get_pixel(2, 8)
+    );
+    assert!(
+        close(rgb.get_pixel(13, 8).0, [20, 20, 220]),
+        "{:?}",
+        rgb.get_pixel(13, 8)
+    );
 }
 
 // ---- CCITT ----
@@ -315,7 +353,7 @@ impl Bits {
     fn eol(&mut self, fill: bool) {
         if fill {
             // Zeros so that the EOL ends on a byte boundary.
-            while (self.0.len() + 12) % 8 != 0 {
+            while !(self.0.len() + 12).is_multiple_of(8) {
                 self.0.push(false);
             }
         }
@@ -325,7 +363,10 @@ impl Bits {
         self.0
             .chunks(8)
             .map(|c| {
-                let b = c.iter().enumerate().fold(0u8, |b, (i, &on)| b | (u8::from(on) << (7 - i)));
+                let b = c
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |b, (i, &on)| b | (u8::from(on) << (7 - i)));
                 if lsb_first { b.reverse_bits() } else { b }
             })
             .collect()
@@ -374,7 +415,9 @@ fn fax_tiff(compression: u32, options: u32, fill_order: u32, rows: u32, strip: V
 }
 
 fn expected(rows: usize) -> Vec<u8> {
-    (0..rows).flat_map(|r| ROWS[if r == 3 { 2 } else { r }]).collect()
+    (0..rows)
+        .flat_map(|r| ROWS[if r == 3 { 2 } else { r }])
+        .collect()
 }
 
 #[test]
@@ -384,7 +427,11 @@ fn group3_one_d_with_and_without_fill_bits_and_lsb_first() {
         let file = fax_tiff(3, options, if lsb { 2 } else { 1 }, 3, g3(false, fill, lsb));
         let page = one_page(file);
         assert!(page.bilevel);
-        assert_eq!(page.image.to_luma8().into_raw(), expected(3), "fill {fill} lsb {lsb}");
+        assert_eq!(
+            page.image.to_luma8().into_raw(),
+            expected(3),
+            "fill {fill} lsb {lsb}"
+        );
         // Standard fax resolution: 204 × 98 dpi.
         assert_eq!((page.dpi, page.ydpi), (Some(204.0), Some(98.0)));
     }
@@ -408,7 +455,13 @@ fn broken_group3_is_corrupt() {
 fn group4_lsb_first() {
     let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
     for row in &ROWS {
-        let pels = row.iter().map(|&v| if v == 0 { fax::Color::Black } else { fax::Color::White });
+        let pels = row.iter().map(|&v| {
+            if v == 0 {
+                fax::Color::Black
+            } else {
+                fax::Color::White
+            }
+        });
         enc.encode_line(pels, 8).unwrap();
     }
     let g4: Vec<u8> = enc.finish().unwrap().finish();
