@@ -18,6 +18,29 @@ pub fn jfif(data: &[u8]) -> Option<(f32, f32)> {
     }
 }
 
+/// EXIF (APP1 TIFF block) XResolution/YResolution, when ResolutionUnit is inch (the default) or
+/// centimetre.
+pub fn exif(blob: &[u8]) -> Option<(f32, f32)> {
+    use exif::{In, Tag, Value};
+    let blob = blob.strip_prefix(b"Exif\0\0").unwrap_or(blob);
+    let exif = exif::Reader::new().read_raw(blob.to_vec()).ok()?;
+    let rational = |tag| match &exif.get_field(tag, In::PRIMARY)?.value {
+        Value::Rational(v) if v.first()?.denom != 0 => Some(v[0].to_f64() as f32),
+        _ => None,
+    };
+    let x = rational(Tag::XResolution)?;
+    let y = rational(Tag::YResolution).unwrap_or(x);
+    let unit = exif
+        .get_field(Tag::ResolutionUnit, In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .unwrap_or(2);
+    match unit {
+        2 => Some((x, y)),
+        3 => Some((x * 2.54, y * 2.54)),
+        _ => None,
+    }
+}
+
 /// PNG pHYs chunk (horizontal, vertical), when its unit is the metre.
 pub fn png(data: &[u8]) -> Option<(f32, f32)> {
     let mut pos = 8;
@@ -58,7 +81,7 @@ pub fn plausible(dpi: f32, width: u32, height: u32) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -68,6 +91,36 @@ mod tests {
         assert_eq!(jfif(&j), Some((300.0, 300.0)));
         j[13] = 0; // aspect ratio only
         assert_eq!(jfif(&j), None);
+    }
+
+    /// A big-endian EXIF TIFF block: XResolution, YResolution (RATIONAL), ResolutionUnit.
+    pub(crate) fn exif_block(x: u32, y: u32, unit: u16) -> Vec<u8> {
+        let mut b = b"MM\0*\0\0\0\x08\0\x03".to_vec();
+        for (tag, ty, value) in [(0x011Au16, 5u16, 50u32), (0x011B, 5, 58), (0x0128, 3, 0)] {
+            b.extend_from_slice(&tag.to_be_bytes());
+            b.extend_from_slice(&ty.to_be_bytes());
+            b.extend_from_slice(&1u32.to_be_bytes());
+            if ty == 3 {
+                b.extend_from_slice(&unit.to_be_bytes());
+                b.extend_from_slice(&[0, 0]);
+            } else {
+                b.extend_from_slice(&value.to_be_bytes());
+            }
+        }
+        b.extend_from_slice(&[0; 4]);
+        for v in [x, 1, y, 1] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn reads_exif_resolution() {
+        assert_eq!(exif(&exif_block(200, 100, 2)), Some((200.0, 100.0)));
+        let cm = exif(&exif_block(100, 100, 3)).unwrap();
+        assert!((cm.0 - 254.0).abs() < 0.01);
+        assert_eq!(exif(&exif_block(300, 300, 1)), None);
+        assert_eq!(exif(b"not exif"), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 mod dpi;
 mod pdf;
+#[cfg(test)]
+mod peer_corpus;
 mod raster;
 mod tiff;
 

@@ -23,6 +23,16 @@ pub(super) fn decode(
             detail: "no end-of-image marker (truncated?)".into(),
         });
     }
+    if format == Format::Png && png_compression_unknown(&data) {
+        return Err(DecodeError::Corrupt {
+            format: name,
+            detail: "unknown compression method".into(),
+        });
+    }
+    let data = match format {
+        Format::Jpeg => jpeg_without_short_app14(data),
+        _ => data,
+    };
     let image_format = match format {
         Format::Jpeg => image::ImageFormat::Jpeg,
         Format::Png => image::ImageFormat::Png,
@@ -39,6 +49,11 @@ pub(super) fn decode(
     let (width, height) = decoder.dimensions();
     check_page_size(0, width, height, limits)?;
     let color = decoder.color_type();
+    let exif = match format {
+        // A broken EXIF block must not fail a readable JPEG: it only loses the resolution.
+        Format::Jpeg => decoder.exif_metadata().ok().flatten(),
+        _ => None,
+    };
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -61,7 +76,7 @@ pub(super) fn decode(
         _ => None,
     };
     let stated = match format {
-        Format::Jpeg => dpi::jfif(&data),
+        Format::Jpeg => dpi::jfif(&data).or_else(|| exif.as_deref().and_then(dpi::exif)),
         Format::Png => dpi::png(&data),
         _ => None,
     };
@@ -144,6 +159,65 @@ fn jpeg_has_end(data: &[u8]) -> bool {
     data.windows(2).rev().any(|w| w == [0xFF, 0xD9])
 }
 
+/// True when the header, an ICC profile or a compressed text chunk names a compression method
+/// other than 0 (zlib, the only one PNG defines). The png crate does not look; other readers
+/// refuse such a file.
+fn png_compression_unknown(data: &[u8]) -> bool {
+    let mut pos = 8;
+    while let Some(head) = data.get(pos..pos + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let Some(body) = data.get(pos + 8..(pos + 8).saturating_add(len)) else {
+            return false;
+        };
+        let method = match &head[4..8] {
+            b"IHDR" => body.get(10).copied(),
+            // Keyword or profile name, NUL, method.
+            b"iCCP" | b"zTXt" => body
+                .iter()
+                .position(|&b| b == 0)
+                .and_then(|nul| body.get(nul + 1).copied()),
+            b"IEND" => return false,
+            _ => None,
+        };
+        if method.is_some_and(|m| m != 0) {
+            return true;
+        }
+        pos += 12 + len;
+    }
+    false
+}
+
+/// libjpeg ignores an Adobe APP14 segment too short to hold its transform byte; zune-jpeg fails
+/// the whole file. Such a segment is renamed APP15 (which every decoder skips) in a copy, so the
+/// file decodes as other readers show it. Markers are walked up to the first scan only.
+fn jpeg_without_short_app14(data: Arc<[u8]>) -> Arc<[u8]> {
+    let mut pos = 2;
+    let mut short = Vec::new();
+    while pos + 4 <= data.len() && data[pos] == 0xFF {
+        let marker = data[pos + 1];
+        if marker == 0xFF {
+            pos += 1; // fill byte
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([data[pos + 2], data[pos + 3]]));
+        if marker == 0xEE && len < 14 && data.get(pos + 4..pos + 9) == Some(b"Adobe") {
+            short.push(pos + 1);
+        }
+        pos += 2 + len;
+    }
+    if short.is_empty() {
+        return data;
+    }
+    let mut copy = data.to_vec();
+    for at in short {
+        copy[at] = 0xEF;
+    }
+    copy.into()
+}
+
 /// Non-interlaced 8-bit gray/RGB or 1-bit gray PNGs embed in a PDF without re-encoding.
 fn png_passthrough(data: &[u8]) -> Option<Passthrough> {
     let mut pos = 8;
@@ -168,4 +242,68 @@ fn png_passthrough(data: &[u8]) -> Option<Passthrough> {
         _ => return None,
     };
     (interlace == 0 && !idat.is_empty()).then_some(Passthrough::Png { idat, colors, bits })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg() -> Vec<u8> {
+        let img =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut out)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    /// `data` with a segment (marker, payload) inserted right after SOI.
+    fn with_segment(data: &[u8], marker: u8, payload: &[u8]) -> Arc<[u8]> {
+        let mut out = data[..2].to_vec();
+        out.extend_from_slice(&[0xFF, marker]);
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&data[2..]);
+        out.into()
+    }
+
+    #[test]
+    fn jpeg_exif_resolution_is_used_without_jfif_density() {
+        let plain = decode(Format::Jpeg, jpeg().into(), &Limits::default()).unwrap();
+        assert_eq!(plain.dpi, None);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&super::super::dpi::tests::exif_block(200, 100, 2));
+        let page = decode(
+            Format::Jpeg,
+            with_segment(&jpeg(), 0xE1, &app1),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!((page.dpi, page.ydpi), (Some(200.0), Some(100.0)));
+    }
+
+    #[test]
+    fn short_adobe_segment_is_ignored() {
+        // "Adobe" + version, flags0, flags1 but no transform byte: 11 bytes, length 13.
+        let data = with_segment(&jpeg(), 0xEE, b"Adobe\0\x64\0\0\0\0");
+        let page = decode(Format::Jpeg, data, &Limits::default()).unwrap();
+        assert_eq!(page.image.width(), 64);
+        assert!(matches!(
+            page.passthrough,
+            Some(Passthrough::Jpeg { components: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn png_with_unknown_compression_method_is_corrupt() {
+        let img = DynamicImage::new_luma8(8, 8);
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let mut png = png.into_inner();
+        assert!(decode(Format::Png, png.clone().into(), &Limits::default()).is_ok());
+        png[26] = 1;
+        let err = decode(Format::Png, png.into(), &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "corrupt_file");
+    }
 }

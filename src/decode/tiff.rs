@@ -1,39 +1,51 @@
-//! TIFF, including multi-page files and CCITT Group 4 bilevel scans, through the `tiff` crate
-//! (the `image` crate reads only the first page of a TIFF).
+//! TIFF, including multi-page files and CCITT fax scans, through the `tiff` crate (the `image`
+//! crate reads only the first page of a TIFF). What the crate leaves to its caller lives in the
+//! submodules: sample conversion, the byte patches that let it read palette and FillOrder=2
+//! images, and the Group 3 / LSB-first fax strips it cannot decode.
+
+mod ccitt;
+mod patch;
+mod samples;
 
 use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Instant;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, GrayImage, RgbImage};
+use image::{DynamicImage, GrayImage};
+use tiff::TiffError;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::Tag;
-use tiff::{ColorType, TiffError};
 
 use super::{DecodeError, DecodedPage, check_page_size, dpi};
 use crate::config::Limits;
 
 const NAME: &str = "TIFF";
 
+type Dec = Decoder<Cursor<Arc<[u8]>>>;
+
 /// Pages of a TIFF, decoded one at a time so a long batch never sits in memory whole.
 pub(super) struct TiffPages {
-    dec: Decoder<Cursor<Arc<[u8]>>>,
+    dec: Dec,
+    data: Arc<[u8]>,
     limits: Limits,
     index: usize,
     done: bool,
 }
 
+fn decoder(data: Arc<[u8]>, limits: &Limits) -> Result<Dec, TiffError> {
+    let mut tl = tiff::decoder::Limits::default();
+    tl.decoding_buffer_size = usize::try_from(limits.max_decode_alloc_bytes).unwrap_or(usize::MAX);
+    Ok(Decoder::new(Cursor::new(data))?.with_limits(tl))
+}
+
 impl TiffPages {
     pub(super) fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Self, DecodeError> {
-        let mut tl = tiff::decoder::Limits::default();
-        tl.decoding_buffer_size =
-            usize::try_from(limits.max_decode_alloc_bytes).unwrap_or(usize::MAX);
-        let dec = Decoder::new(Cursor::new(data))
-            .map_err(|e| map_err(0, limits, e))?
-            .with_limits(tl);
+        let data = patch::tiles_under_strip_tags(&data).map_or(data, Arc::from);
+        let dec = decoder(data.clone(), limits).map_err(|e| map_err(0, limits, e))?;
         Ok(Self {
             dec,
+            data,
             limits: limits.clone(),
             index: 0,
             done: false,
@@ -52,7 +64,6 @@ impl TiffPages {
         let err = |e| map_err(index, limits, e);
         let (width, height) = dec.dimensions().map_err(err)?;
         check_page_size(index, width, height, limits)?;
-        let color = dec.colortype().map_err(err)?;
         let (dpi, ydpi) = dpi::pair(resolution(dec), width, height);
         let orientation = dec
             .find_tag_unsigned::<u8>(Tag::Orientation)
@@ -60,13 +71,84 @@ impl TiffPages {
             .flatten()
             .and_then(Orientation::from_exif)
             .unwrap_or(Orientation::NoTransforms);
-        let pixels = dec.read_image().map_err(err)?;
-        let (image, bilevel) = to_image(color, width, height, pixels).ok_or_else(|| {
-            DecodeError::UnsupportedLayout {
-                format: NAME,
-                detail: format!("page {index}: colour type {color:?}"),
+        let tag = |dec: &mut Dec, t: Tag| dec.find_tag_unsigned::<u32>(t).ok().flatten();
+        let compression = tag(dec, Tag::Compression).unwrap_or(1);
+        let photometric = tag(dec, Tag::PhotometricInterpretation);
+        let lsb_first = tag(dec, Tag::FillOrder) == Some(2);
+        let unsupported = |detail: String| DecodeError::UnsupportedLayout {
+            format: NAME,
+            detail: format!("page {index}: {detail}"),
+        };
+
+        let (image, bilevel) = if matches!(compression, 2 | 3) || (compression == 4 && lsb_first) {
+            let pixels = u64::from(width) * u64::from(height);
+            if pixels > limits.max_decode_alloc_bytes {
+                return Err(DecodeError::OutOfMemoryLimit {
+                    page: index,
+                    limit: limits.max_decode_alloc_bytes,
+                });
             }
-        })?;
+            if dec.find_tag(Tag::TileOffsets).ok().flatten().is_some() {
+                return Err(unsupported("tiled CCITT data".into()));
+            }
+            let options = match compression {
+                3 => tag(dec, Tag::Unknown(292)),
+                4 => tag(dec, Tag::Unknown(293)),
+                _ => None,
+            };
+            let fax = ccitt::Fax {
+                width,
+                height,
+                compression: compression as u16,
+                options: options.unwrap_or(0),
+                rows_per_strip: tag(dec, Tag::RowsPerStrip).unwrap_or(height),
+                lsb_first,
+                black_is_zero: photometric == Some(1),
+            };
+            let (offsets, counts) = patch::chunk_ranges(dec)
+                .ok_or_else(|| corrupt(index, "no strip offsets".into()))?;
+            let data = &self.data;
+            let strips = offsets.iter().zip(&counts).map(|(&o, &c)| {
+                let start = usize::try_from(o).ok()?;
+                data.get(start..start.checked_add(usize::try_from(c).ok()?)?)
+            });
+            let gray = ccitt::decode(&fax, strips).map_err(|(unsup, detail)| {
+                if unsup {
+                    unsupported(detail)
+                } else {
+                    corrupt(index, detail)
+                }
+            })?;
+            let img = GrayImage::from_raw(width, height, gray)
+                .ok_or_else(|| corrupt(index, "short CCITT data".into()))?;
+            (DynamicImage::ImageLuma8(img), true)
+        } else if photometric == Some(6) && !matches!(compression, 6 | 7) {
+            // Outside JPEG the crate would hand over subsampled chroma as if it were not.
+            return Err(unsupported("YCbCr samples without JPEG compression".into()));
+        } else if photometric == Some(3) || (lsb_first && !matches!(compression, 6 | 7)) {
+            // Palette or LSB-first: decode a patched copy (see `patch`).
+            let palette = photometric == Some(3);
+            let mut copy = self.data.to_vec();
+            let ifd = dec.ifd_pointer().map(|p| p.0);
+            if palette {
+                ifd.and_then(|at| patch::photometric_to_gray(&mut copy, at))
+                    .ok_or_else(|| corrupt(index, "unreadable palette directory".into()))?;
+            }
+            if lsb_first {
+                patch::reverse_chunks(dec, &mut copy)
+                    .ok_or_else(|| corrupt(index, "unreadable strip offsets".into()))?;
+            }
+            let mut patched = decoder(Arc::from(copy), limits).map_err(err)?;
+            patched.seek_to_image(index).map_err(err)?;
+            let colormap = if palette {
+                Some(dec.get_tag_u16_vec(Tag::ColorMap).map_err(err)?)
+            } else {
+                None
+            };
+            read_samples(&mut patched, width, height, colormap, index, limits)?
+        } else {
+            read_samples(dec, width, height, None, index, limits)?
+        };
         Ok(DecodedPage {
             image,
             dpi,
@@ -76,6 +158,62 @@ impl TiffPages {
             passthrough: None,
             decode_ms: started.elapsed().as_secs_f64() * 1e3,
         })
+    }
+}
+
+/// Decodes every sample plane of the current image and converts it (see `samples`).
+fn read_samples(
+    dec: &mut Dec,
+    width: u32,
+    height: u32,
+    palette: Option<Vec<u16>>,
+    index: usize,
+    limits: &Limits,
+) -> Result<(DynamicImage, bool), DecodeError> {
+    let err = |e| map_err(index, limits, e);
+    let color = dec.colortype().map_err(err)?;
+    let planar = dec
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .ok()
+        .flatten()
+        == Some(2);
+    let alpha = match dec
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .ok()
+        .flatten()
+        .as_deref()
+    {
+        Some([1, ..]) => Some(true),
+        Some([2, ..]) => Some(false),
+        _ => None,
+    };
+    let mut pixels = DecodingResult::U8(Vec::new());
+    let layout = dec.read_image_to_buffer(&mut pixels).map_err(err)?;
+    if pixels.as_buffer(0).as_bytes().len() < layout.complete_len {
+        // The crate falls back to the first plane when all of them exceed its limit.
+        return Err(DecodeError::OutOfMemoryLimit {
+            page: index,
+            limit: limits.max_decode_alloc_bytes,
+        });
+    }
+    let l = samples::Layout {
+        width,
+        height,
+        color,
+        planar,
+        palette,
+        alpha,
+    };
+    samples::to_image(&l, pixels).map_err(|detail| DecodeError::UnsupportedLayout {
+        format: NAME,
+        detail: format!("page {index}: {detail}"),
+    })
+}
+
+fn corrupt(page: usize, detail: String) -> DecodeError {
+    DecodeError::Corrupt {
+        format: NAME,
+        detail: format!("page {page}: {detail}"),
     }
 }
 
@@ -96,7 +234,14 @@ impl Iterator for TiffPages {
                 return Some(Err(map_err(self.index, &self.limits, e)));
             }
         }
-        let page = self.read_page();
+        // The crate asserts on some inconsistent tile layouts instead of returning an error.
+        let page = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_page()))
+            .unwrap_or_else(|_| {
+                Err(DecodeError::UnsupportedLayout {
+                    format: NAME,
+                    detail: format!("page {}: layout the TIFF decoder cannot handle", self.index),
+                })
+            });
         self.done = page.is_err();
         self.index += 1;
         Some(page)
@@ -141,126 +286,5 @@ fn resolution<R: std::io::Read + std::io::Seek>(dec: &mut Decoder<R>) -> Option<
     }
 }
 
-/// Decoded samples → 8-bit gray or RGB. The `tiff` crate already maps WhiteIsZero to black = 0.
-fn to_image(
-    color: ColorType,
-    w: u32,
-    h: u32,
-    pixels: DecodingResult,
-) -> Option<(DynamicImage, bool)> {
-    let n = w as usize * h as usize;
-    match (color, pixels) {
-        (ColorType::Gray(1), DecodingResult::U8(packed)) => {
-            let row_bytes = (w as usize).div_ceil(8);
-            let mut out = Vec::with_capacity(n);
-            for row in packed.chunks(row_bytes).take(h as usize) {
-                out.extend((0..w as usize).map(|x| {
-                    if row[x / 8] & (0x80 >> (x % 8)) != 0 {
-                        255
-                    } else {
-                        0
-                    }
-                }));
-            }
-            Some((
-                DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, out)?),
-                true,
-            ))
-        }
-        (ColorType::Gray(8), DecodingResult::U8(v)) => {
-            let bilevel = super::is_bilevel(&v);
-            Some((
-                DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v)?),
-                bilevel,
-            ))
-        }
-        (ColorType::Gray(16), DecodingResult::U16(v)) => {
-            let v = v.into_iter().map(|s| (s >> 8) as u8).collect();
-            Some((
-                DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v)?),
-                false,
-            ))
-        }
-        (ColorType::RGB(8), DecodingResult::U8(v)) => {
-            Some((DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, v)?), false))
-        }
-        (ColorType::RGBA(8), DecodingResult::U8(v)) => {
-            let img = image::RgbaImage::from_raw(w, h, v)?;
-            Some((
-                super::raster::to_gray_or_rgb(DynamicImage::ImageRgba8(img)),
-                false,
-            ))
-        }
-        (ColorType::CMYK(8), DecodingResult::U8(v)) => {
-            let rgb = v
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let k = 255 - u16::from(p[3]);
-                    [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
-                })
-                .collect();
-            Some((
-                DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb)?),
-                false,
-            ))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tiff::encoder::{TiffEncoder, colortype};
-
-    fn two_page_tiff() -> Vec<u8> {
-        let mut buf = Cursor::new(Vec::new());
-        let mut enc = TiffEncoder::new(&mut buf).unwrap();
-        let a: Vec<u8> = (0..64 * 32).map(|i| (i % 251) as u8).collect();
-        enc.write_image::<colortype::Gray8>(64, 32, &a).unwrap();
-        let b: Vec<u8> = (0..16 * 8 * 3).map(|i| (i % 7) as u8).collect();
-        enc.write_image::<colortype::RGB8>(16, 8, &b).unwrap();
-        buf.into_inner()
-    }
-
-    #[test]
-    fn reads_every_page() {
-        let doc = super::super::decode(Arc::from(two_page_tiff()), &Limits::default()).unwrap();
-        assert_eq!(doc.pages.len(), 2);
-        assert_eq!(
-            (doc.pages[0].image.width(), doc.pages[0].image.height()),
-            (64, 32)
-        );
-        assert!(matches!(doc.pages[1].image, DynamicImage::ImageRgb8(_)));
-    }
-
-    #[test]
-    fn page_limit_is_enforced() {
-        let l = Limits {
-            max_pages: 1,
-            ..Limits::default()
-        };
-        let err = super::super::decode(Arc::from(two_page_tiff()), &l).unwrap_err();
-        assert_eq!(err.code(), "too_many_pages");
-    }
-
-    #[test]
-    fn pages_are_decoded_one_at_a_time() {
-        let l = Limits {
-            max_pages: 1,
-            ..Limits::default()
-        };
-        let mut doc = super::super::open(Arc::from(two_page_tiff()), &l).unwrap();
-        assert_eq!(doc.next().unwrap().unwrap().image.width(), 64);
-        assert_eq!(doc.next().unwrap().unwrap_err().code(), "too_many_pages");
-        assert!(doc.next().is_none());
-    }
-
-    #[test]
-    fn truncated_tiff_is_corrupt() {
-        let full = two_page_tiff();
-        let err = super::super::decode(Arc::from(&full[..full.len() / 2]), &Limits::default())
-            .unwrap_err();
-        assert_eq!(err.code(), "corrupt_file", "{err}");
-    }
-}
+mod tests;
