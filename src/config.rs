@@ -175,6 +175,8 @@ pub struct NormalizeConfig {
     pub flatten_light: bool,
     /// Spread of paper brightness across the page (0–255) from which lighting is flattened.
     pub uneven_light: u8,
+    /// White out isolated black pixels (fax line noise, dust) of bilevel pages before OCR.
+    pub despeckle: bool,
     /// Paint pictures and empty frames (an ID card's portrait, a photo box) out of the OCR copy.
     pub remove_pictures: bool,
     /// Size, in x-heights, from which an ink component may be a picture or frame.
@@ -215,6 +217,7 @@ impl Default for NormalizeConfig {
             colour_chroma: 60,
             flatten_light: true,
             uneven_light: 30,
+            despeckle: true,
             remove_pictures: true,
             picture_min_letters: 4.0,
             binarize: false,

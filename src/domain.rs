@@ -114,6 +114,8 @@ pub struct PageReport {
     pub pictures: usize,
     /// Uneven lighting was flattened before OCR.
     pub flattened: bool,
+    /// Isolated black pixels (fax noise) whited out of a bilevel page before OCR.
+    pub specks: usize,
     /// The OCR copy was binarized (Sauvola) before OCR.
     pub binarized: bool,
     /// Resolution of the copy Tesseract read, scaled so that its text has `ocr_x_height`.

@@ -20,6 +20,8 @@ mod dropout;
 mod ink;
 mod light;
 mod pictures;
+mod speckle;
+pub use speckle::despeckle;
 mod xheight;
 pub use border::{PageArea, find_page};
 pub use dropout::drop_colour_marks;
@@ -68,6 +70,8 @@ pub struct Normalized {
     pub pictures: Vec<Rect>,
     /// Uneven lighting was flattened on the OCR copy.
     pub flattened: bool,
+    /// Isolated black pixels (fax line noise) whited out of a bilevel page's OCR copy.
+    pub specks: usize,
     /// The OCR copy was binarized (Sauvola).
     pub binarized: bool,
     pub normalize_ms: f64,
@@ -130,6 +134,11 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         None => (estimate_dpi(w, h, cfg), DpiSource::Estimated),
     };
     let mut gray = to_gray(&image);
+    let specks = if cfg.despeckle && bilevel {
+        despeckle(&mut gray, 2)
+    } else {
+        0
+    };
     let mut crop = None;
     if cfg.find_page
         && let Some(page) = find_page(&gray)
@@ -216,6 +225,7 @@ pub fn normalize(page: DecodedPage, cfg: &NormalizeConfig) -> Normalized {
         colour_marks,
         pictures,
         flattened,
+        specks,
         binarized,
         normalize_ms: started.elapsed().as_secs_f64() * 1e3,
     }
@@ -290,6 +300,7 @@ impl Normalized {
             colour_marks: self.colour_marks.clone(),
             pictures: self.pictures.clone(),
             flattened: self.flattened,
+            specks: self.specks,
             binarized: self.binarized,
             normalize_ms: self.normalize_ms,
         }
