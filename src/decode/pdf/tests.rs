@@ -323,12 +323,13 @@ fn bad_pdfs_fail_with_stable_codes() {
 }
 
 /// Encryption parameters for a document.
-type Encrypt = fn(&lopdf::Document) -> lopdf::EncryptionVersion<'_>;
+type Encrypt = for<'a> fn(&'a lopdf::Document, &'static str) -> lopdf::EncryptionVersion<'a>;
 
-/// `data` encrypted by lopdf with `version` (which names the user and owner passwords).
+/// `data` encrypted by lopdf with `version`, given the user password (owner: "owner").
 fn encrypted(
     data: &[u8],
-    version: fn(&lopdf::Document) -> lopdf::EncryptionVersion<'_>,
+    version: Encrypt,
+    user_password: &'static str,
 ) -> Arc<[u8]> {
     let mut doc = lopdf::Document::load_mem(data).unwrap();
     // The file ID takes part in the key of every revision before 6.
@@ -337,7 +338,7 @@ fn encrypted(
         lopdf::StringFormat::Hexadecimal,
     );
     doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
-    let state = lopdf::EncryptionState::try_from(version(&doc)).unwrap();
+    let state = lopdf::EncryptionState::try_from(version(&doc, user_password)).unwrap();
     doc.encrypt(&state).unwrap();
     let mut out = Vec::new();
     doc.save_to(&mut out).unwrap();
@@ -360,90 +361,45 @@ fn a_user_password_is_refused_as_password_protected_and_an_owner_password_alone_
     )]);
     const KEY: [u8; 32] = [7; 32];
     // Each revision with a user password ("user") and with an owner password only.
-    let versions: [(&str, Encrypt, Encrypt); 4] = [
-        (
-            "RC4 40 (R2)",
-            |d| V::V1 {
-                document: d,
-                owner_password: "owner",
-                user_password: "user",
-                permissions: Permissions::all(),
-            },
-            |d| V::V1 {
-                document: d,
-                owner_password: "owner",
-                user_password: "",
-                permissions: Permissions::all(),
-            },
-        ),
-        (
-            "RC4 128 (R3)",
-            |d| V::V2 {
-                document: d,
-                owner_password: "owner",
-                user_password: "user",
-                key_length: 128,
-                permissions: Permissions::all(),
-            },
-            |d| V::V2 {
-                document: d,
-                owner_password: "owner",
-                user_password: "",
-                key_length: 128,
-                permissions: Permissions::all(),
-            },
-        ),
-        (
-            "AES-128 (R4)",
-            |d| V::V4 {
-                document: d,
-                encrypt_metadata: true,
-                crypt_filters: aes(Arc::new(Aes128CryptFilter)),
-                stream_filter: b"StdCF".to_vec(),
-                string_filter: b"StdCF".to_vec(),
-                owner_password: "owner",
-                user_password: "user",
-                permissions: Permissions::all(),
-            },
-            |d| V::V4 {
-                document: d,
-                encrypt_metadata: true,
-                crypt_filters: aes(Arc::new(Aes128CryptFilter)),
-                stream_filter: b"StdCF".to_vec(),
-                string_filter: b"StdCF".to_vec(),
-                owner_password: "owner",
-                user_password: "",
-                permissions: Permissions::all(),
-            },
-        ),
-        (
-            "AES-256 (R6)",
-            |_| V::V5 {
-                encrypt_metadata: true,
-                crypt_filters: aes(Arc::new(Aes256CryptFilter)),
-                file_encryption_key: &KEY,
-                stream_filter: b"StdCF".to_vec(),
-                string_filter: b"StdCF".to_vec(),
-                owner_password: "owner",
-                user_password: "user",
-                permissions: Permissions::all(),
-            },
-            |_| V::V5 {
-                encrypt_metadata: true,
-                crypt_filters: aes(Arc::new(Aes256CryptFilter)),
-                file_encryption_key: &KEY,
-                stream_filter: b"StdCF".to_vec(),
-                string_filter: b"StdCF".to_vec(),
-                owner_password: "owner",
-                user_password: "",
-                permissions: Permissions::all(),
-            },
-        ),
+    let versions: [(&str, Encrypt); 4] = [
+        ("RC4 40 (R2)", |d, user| V::V1 {
+            document: d,
+            owner_password: "owner",
+            user_password: user,
+            permissions: Permissions::all(),
+        }),
+        ("RC4 128 (R3)", |d, user| V::V2 {
+            document: d,
+            owner_password: "owner",
+            user_password: user,
+            key_length: 128,
+            permissions: Permissions::all(),
+        }),
+        ("AES-128 (R4)", |d, user| V::V4 {
+            document: d,
+            encrypt_metadata: true,
+            crypt_filters: aes(Arc::new(Aes128CryptFilter)),
+            stream_filter: b"StdCF".to_vec(),
+            string_filter: b"StdCF".to_vec(),
+            owner_password: "owner",
+            user_password: user,
+            permissions: Permissions::all(),
+        }),
+        ("AES-256 (R6)", |_, user| V::V5 {
+            encrypt_metadata: true,
+            crypt_filters: aes(Arc::new(Aes256CryptFilter)),
+            file_encryption_key: &KEY,
+            stream_filter: b"StdCF".to_vec(),
+            string_filter: b"StdCF".to_vec(),
+            owner_password: "owner",
+            user_password: user,
+            permissions: Permissions::all(),
+        }),
     ];
-    for (name, user, owner_only) in versions {
-        let err = open_all(encrypted(&plain, user), &Limits::default()).unwrap_err();
+    for (name, version) in versions {
+        let err = open_all(encrypted(&plain, version, "user"), &Limits::default()).unwrap_err();
         assert_eq!(err.code(), "password_protected", "{name}: {err}");
-        let d = open_all(encrypted(&plain, owner_only), &Limits::default())
+        let d = open_all(encrypted(&plain, version, ""), &Limits::default())
             .unwrap_or_else(|e| panic!("{name} owner-only: {e}"));
         let g = d.pages[0].image.to_luma8();
         assert_eq!((g.width(), g.height()), (200, 280), "{name}");
