@@ -24,7 +24,7 @@ run_one() {
   rc=$?
   set -e
   rss=$(tail -1 "$out/rss" 2>/dev/null || echo 0)
-  code=$(grep -o 'code=[a-z_]*' "$out/log" | head -1 | cut -d= -f2 || true)
+  code=$(grep -o 'code="\?[a-z_]*' "$out/log" | head -1 | cut -d= -f2 | tr -d '"' || true)
   pages=0; chars=0
   json=$(ls "$out"/*.json 2>/dev/null | head -1 || true)
   if [ -n "$json" ]; then
