@@ -349,7 +349,22 @@ pub fn to_gray(image: &DynamicImage) -> GrayImage {
 /// there. Conservative by design: a page wrongly called blank would lose its text.
 pub fn is_blank(gray: &GrayImage, max_ink: f32) -> bool {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
-    let (x0, x1, y0, y1) = (w * 8 / 100, w * 92 / 100, h * 8 / 100, h * 92 / 100);
+    let (x0, x1) = (w * 8 / 100, w * 92 / 100);
+    // A line typed in the top or bottom margin (a note on an otherwise empty page, a footer) is
+    // ink too; the outer 3 % (lid edges, punch holes) and the side margins still are not.
+    [
+        (h * 8 / 100, h * 92 / 100),
+        (h * 3 / 100, h * 8 / 100),
+        (h * 92 / 100, h * 97 / 100),
+    ]
+    .into_iter()
+    .all(|(y0, y1)| blank_within(gray, max_ink, (x0, x1), (y0, y1)))
+}
+
+/// Almost no pixel of `x0..x1` × `y0..y1` is much darker than the paper.
+fn blank_within(gray: &GrayImage, max_ink: f32, xs: (usize, usize), ys: (usize, usize)) -> bool {
+    let w = gray.width() as usize;
+    let ((x0, x1), (y0, y1)) = (xs, ys);
     if x1 <= x0 || y1 <= y0 {
         return false;
     }
@@ -598,6 +613,29 @@ mod tests {
         // one short line of real text
         for y in 700..712 {
             for x in 300..420 {
+                if x % 4 != 0 {
+                    g.put_pixel(x, y, image::Luma([30]));
+                }
+            }
+        }
+        assert!(!is_blank(&g, 0.0002));
+    }
+
+    #[test]
+    fn a_line_typed_in_the_top_margin_is_not_a_blank_page() {
+        let mut g = GrayImage::from_pixel(1000, 1400, image::Luma([250]));
+        // A dark scanner edge all round is still ignored.
+        for y in 0..1400 {
+            for x in 0..1000 {
+                if x < 40 || y < 35 || x >= 960 || y >= 1365 {
+                    g.put_pixel(x, y, image::Luma([10]));
+                }
+            }
+        }
+        assert!(is_blank(&g, 0.0002));
+        // "This is a test" at 6 % from the top, above the central area.
+        for y in 84..96 {
+            for x in 90..230 {
                 if x % 4 != 0 {
                     g.put_pixel(x, y, image::Luma([30]));
                 }

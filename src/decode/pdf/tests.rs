@@ -326,11 +326,7 @@ fn bad_pdfs_fail_with_stable_codes() {
 type Encrypt = for<'a> fn(&'a lopdf::Document, &'static str) -> lopdf::EncryptionVersion<'a>;
 
 /// `data` encrypted by lopdf with `version`, given the user password (owner: "owner").
-fn encrypted(
-    data: &[u8],
-    version: Encrypt,
-    user_password: &'static str,
-) -> Arc<[u8]> {
+fn encrypted(data: &[u8], version: Encrypt, user_password: &'static str) -> Arc<[u8]> {
     let mut doc = lopdf::Document::load_mem(data).unwrap();
     // The file ID takes part in the key of every revision before 6.
     let id = Object::String(
