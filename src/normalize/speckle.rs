@@ -14,14 +14,21 @@ pub fn despeckle(gray: &mut GrayImage, max_ink: u32) -> usize {
     }
     let src = gray.as_raw().clone();
     let ink = |x: usize, y: usize| u32::from(src[y * w + x] < 128);
-    // Column sums of 5 rows, slid down the page, then summed across 5 columns per pixel.
+    // Ink per column over rows y-2..=y+2, slid down the page one row at a time.
+    let mut cols: Vec<u32> = (0..w).map(|x| (0..=2).map(|yy| ink(x, yy)).sum()).collect();
     let mut removed = 0;
     let dst = gray.as_mut();
     for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(2), (y + 2).min(h - 1));
-        let cols: Vec<u32> = (0..w)
-            .map(|x| (y0..=y1).map(|yy| ink(x, yy)).sum())
-            .collect();
+        if y >= 1 && y + 2 < h {
+            cols.iter_mut()
+                .enumerate()
+                .for_each(|(x, c)| *c += ink(x, y + 2));
+        }
+        if y >= 3 {
+            cols.iter_mut()
+                .enumerate()
+                .for_each(|(x, c)| *c -= ink(x, y - 3));
+        }
         for x in 0..w {
             if src[y * w + x] >= 128 {
                 continue;
@@ -41,6 +48,39 @@ pub fn despeckle(gray: &mut GrayImage, max_ink: u32) -> usize {
 mod tests {
     use super::*;
     use image::Luma;
+
+    #[test]
+    fn the_sliding_window_counts_what_a_plain_5x5_count_does() {
+        let g = GrayImage::from_fn(37, 23, |x, y| {
+            Luma([if (x * 7 + y * 13 + x * y) % 11 < 2 {
+                0
+            } else {
+                255
+            }])
+        });
+        let mut expected = g.clone();
+        let (w, h) = (g.width() as i64, g.height() as i64);
+        for y in 0..h {
+            for x in 0..w {
+                let ink = |x: i64, y: i64| {
+                    (0..w).contains(&x)
+                        && (0..h).contains(&y)
+                        && g.get_pixel(x as u32, y as u32).0[0] < 128
+                };
+                let around = (-2..=2)
+                    .flat_map(|dy| (-2..=2).map(move |dx| (dx, dy)))
+                    .filter(|&(dx, dy)| ink(x + dx, y + dy))
+                    .count();
+                if ink(x, y) && around <= 2 {
+                    expected.put_pixel(x as u32, y as u32, Luma([255]));
+                }
+            }
+        }
+        let mut got = g.clone();
+        despeckle(&mut got, 2);
+        assert_eq!(got, expected);
+        assert_ne!(got, g, "the pattern has specks to remove");
+    }
 
     #[test]
     fn specks_go_and_dots_and_strokes_stay() {
