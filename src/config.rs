@@ -19,6 +19,24 @@ pub struct Config {
     pub db: DbConfig,
     pub store: StoreConfig,
     pub extract: ExtractConfig,
+    pub review: ReviewConfig,
+}
+
+/// The clerks' review workflow.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// A claim lasts this long unless renewed (the review screen renews it while open); an
+    /// abandoned dossier goes back to the queue after it.
+    pub claim_secs: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        Self {
+            claim_secs: 15 * 60,
+        }
+    }
 }
 
 /// Where document models and procedure pipelines are read from at start-up.
@@ -672,6 +690,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut errs = Vec::new();
         let l = &self.limits;
+        if self.review.claim_secs < 30 {
+            errs.push("review.claim_secs must be at least 30".to_string());
+        }
         if l.max_file_bytes == 0 {
             errs.push("limits.max_file_bytes must be > 0".to_string());
         }

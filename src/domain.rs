@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 mod fields;
 mod records;
+pub mod workflow;
 pub use fields::*;
 pub use records::*;
 

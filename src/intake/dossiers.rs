@@ -159,12 +159,13 @@ fn dossier_json(d: &Dossier) -> Value {
         "unit": d.unit_code,
         "procedure": d.procedure,
         "status": d.status,
+        "state": d.status,
         "source": d.source,
         "created_at": d.created_at,
     })
 }
 
-fn field_json(r: &FieldRecord) -> Value {
+pub(super) fn field_json(r: &FieldRecord) -> Value {
     let f = &r.field;
     json!({
         "id": r.id,
@@ -178,6 +179,8 @@ fn field_json(r: &FieldRecord) -> Value {
         "box": f.bbox,
         "source": f.source,
         "validation": f.validation,
+        "version": r.version,
+        "confirmed_by": r.confirmed_by,
         "updated_at": r.updated_at,
     })
 }
@@ -210,7 +213,11 @@ fn attachment_json(d: &Dossier, v: &AttachmentView, fields: &[FieldRecord]) -> V
     })
 }
 
-async fn visible_dossier(st: &AppState, actor: &Actor, code: &str) -> Result<Dossier, AppError> {
+pub(super) async fn visible_dossier(
+    st: &AppState,
+    actor: &Actor,
+    code: &str,
+) -> Result<Dossier, AppError> {
     let d = st
         .repo
         .dossier_by_code(code)
@@ -228,72 +235,17 @@ pub async fn show(
     let d = visible_dossier(&st, &actor, &code).await?;
     let views = st.repo.attachment_views(d.id).await?;
     let fields = st.repo.dossier_fields(d.id).await?;
-    let flags = st.repo.dossier_flags(d.id).await?;
+    let flags = st.repo.flag_views(d.id).await?;
     let mut out = dossier_json(&d);
+    if matches!(actor, Actor::Clerk { .. }) {
+        out["claim"] = json!(st.repo.claim_of(d.id, crate::domain::now_millis()).await?);
+    }
     out["attachments"] = views
         .iter()
         .map(|v| attachment_json(&d, v, &fields))
         .collect();
     out["review_flags"] = json!(flags);
     Ok(Json(out))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectField {
-    value: String,
-}
-
-/// A clerk's correction of one field: the value becomes the clerk's, with an audit row.
-pub async fn correct_field(
-    State(st): State<AppState>,
-    Path((code, id)): Path<(String, i64)>,
-    Auth(actor): Auth,
-    body: Result<Json<CorrectField>, JsonRejection>,
-) -> Result<Json<Value>, AppError> {
-    if !matches!(actor, Actor::Clerk { .. }) {
-        return Err(AppError::Forbidden("only clerks correct fields"));
-    }
-    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let value = crate::text::nfc(req.value.trim());
-    if value.is_empty() || value.chars().count() > 500 {
-        return Err(AppError::BadRequest(
-            "value must be 1 to 500 characters".into(),
-        ));
-    }
-    let d = visible_dossier(&st, &actor, &code).await?;
-    // Normalized like OCR values (names upper case, dates ISO); a value the field's type refuses
-    // is refused.
-    let current = st
-        .repo
-        .dossier_fields(d.id)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound("field"))?;
-    let spec = st
-        .defs
-        .extractor
-        .models()
-        .iter()
-        .find(|m| m.id == current.model)
-        .and_then(|m| m.fields.iter().find(|f| f.name == current.field.name));
-    let value = match spec {
-        Some(spec) => {
-            crate::extract::fields::normalize(spec.kind, &value)
-                .map_err(AppError::InvalidValue)?
-                .value
-        }
-        None => value,
-    };
-    let r = st
-        .repo
-        .correct_field(d.id, id, &value, &actor)
-        .await?
-        .ok_or(AppError::NotFound("field"))?;
-    // The correction may settle (or raise) a cross-document disagreement.
-    crate::extract::crosscheck::refresh_flags(st.repo.as_ref(), &st.defs.procedures, d.id).await?;
-    Ok(Json(field_json(&r)))
 }
 
 async fn blob_response(st: &AppState, key: &str, content_type: &str) -> Result<Response, AppError> {

@@ -38,6 +38,24 @@ pub enum AppError {
     NotReady(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// The workflow does not allow this move from the dossier's state.
+    #[error("{0}")]
+    InvalidTransition(String),
+    /// Another clerk holds the dossier; `details` says who and until when.
+    #[error("the dossier is claimed by {}", .0.username)]
+    ClaimedByOther(crate::repo::ClaimInfo),
+    /// A clerk's write on a dossier they do not hold (never taken, or the lease ran out).
+    #[error("take the dossier before changing it")]
+    NotClaimed,
+    /// The field changed since the clerk saw it; `details` has the current field.
+    #[error("the field was changed meanwhile (now version {version})")]
+    StaleVersion {
+        version: i64,
+        current: serde_json::Value,
+    },
+    /// Approval refused: what still needs the clerk.
+    #[error("the dossier cannot be approved yet")]
+    NotReviewed { pending: Vec<serde_json::Value> },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -57,7 +75,13 @@ impl AppError {
             | AppError::FileTooLarge { .. }
             | AppError::TooManyFiles { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::NotReady(_) | AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::NotReady(_)
+            | AppError::Conflict(_)
+            | AppError::InvalidTransition(_)
+            | AppError::ClaimedByOther(_)
+            | AppError::NotClaimed
+            | AppError::StaleVersion { .. }
+            | AppError::NotReviewed { .. } => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,6 +104,11 @@ impl AppError {
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::NotReady(_) => "not_ready",
             AppError::Conflict(_) => "conflict",
+            AppError::InvalidTransition(_) => "invalid_transition",
+            AppError::ClaimedByOther(_) => "claimed_by_other",
+            AppError::NotClaimed => "not_claimed",
+            AppError::StaleVersion { .. } => "stale_version",
+            AppError::NotReviewed { .. } => "not_reviewed",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -109,8 +138,12 @@ impl IntoResponse for AppError {
 
         metrics::counter!("motcua_http_errors_total", "code" => self.code()).increment(1);
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let AppError::UnsupportedMediaType { rejected } = &self {
-            error["details"] = json!(rejected);
+        match &self {
+            AppError::UnsupportedMediaType { rejected } => error["details"] = json!(rejected),
+            AppError::ClaimedByOther(c) => error["details"] = json!(c),
+            AppError::StaleVersion { current, .. } => error["details"] = current.clone(),
+            AppError::NotReviewed { pending } => error["details"] = json!(pending),
+            _ => {}
         }
         (status, Json(json!({ "error": error }))).into_response()
     }

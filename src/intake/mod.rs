@@ -4,6 +4,12 @@
 //! | --- | --- |
 //! | `POST /api/v1/dossiers` | `{procedure, unit}` → 201 dossier (+ citizen `upload_token` from the portal) |
 //! | `GET /api/v1/dossiers/{code}` | dossier, attachments, job state, pages with text, fields |
+//! | `GET /api/v1/review/queue` | clerk: the unit's dossiers oldest first, counts per state |
+//! | `POST /api/v1/review/next` | clerk: claim the oldest dossier waiting for review |
+//! | `POST`/`DELETE /api/v1/dossiers/{code}/claim` | clerk: take (renew) / give back |
+//! | `PUT /api/v1/dossiers/{code}/fields/{id}` | clerk holding the claim: `{version, value?}` |
+//! | `POST /api/v1/dossiers/{code}/decision` | `{action: approve\|return\|reject, reason, dismiss}` |
+//! | `GET /api/v1/dossiers/{code}/history` | clerk: the audit trail |
 //! | `POST /api/v1/dossiers/{code}/attachments` | multipart, one or more files → 202 receipt |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
@@ -13,6 +19,7 @@ pub mod auth;
 mod dossiers;
 pub mod error;
 mod ops;
+mod review;
 #[cfg(test)]
 mod tests;
 mod upload;
@@ -58,9 +65,17 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/dossiers", post(dossiers::create))
         .route("/api/v1/dossiers/{code}", get(dossiers::show))
+        .route("/api/v1/review/queue", get(review::queue))
+        .route("/api/v1/review/next", post(review::take_next))
+        .route(
+            "/api/v1/dossiers/{code}/claim",
+            post(review::claim).delete(review::release),
+        )
+        .route("/api/v1/dossiers/{code}/decision", post(review::decide))
+        .route("/api/v1/dossiers/{code}/history", get(review::history))
         .route(
             "/api/v1/dossiers/{code}/fields/{id}",
-            put(dossiers::correct_field),
+            put(review::edit_field),
         )
         .route(
             "/api/v1/dossiers/{code}/attachments",

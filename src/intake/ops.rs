@@ -32,6 +32,11 @@ pub async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, Ap
     for (state, n) in st.repo.depth().await? {
         metrics::gauge!("motcua_queue_jobs", "state" => state.as_str()).set(n as f64);
     }
+    let counts = st.repo.state_counts(None).await?;
+    for state in crate::domain::workflow::ALL_STATES {
+        let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+        metrics::gauge!("motcua_dossiers", "state" => state.as_str()).set(n as f64);
+    }
     let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

@@ -166,7 +166,19 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
         ("cccd".to_string(), field("name", "ĐINH MINH OANH")),
         ("cccd".to_string(), field("pid", "072172124924")),
     ];
-    repo.replace_ocr_fields(d.id, att, &fields).await.unwrap();
+    let t = crate::domain::now_millis();
+    let job = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let pages = [];
+    let done = crate::repo::Processed {
+        pages: &pages,
+        pdf_key: "k",
+        fields: &fields,
+    };
+    assert!(
+        repo.complete_attachment(job.id, "w", att, &done)
+            .await
+            .unwrap()
+    );
     // A retried job replaces, never duplicates.
     repo.replace_ocr_fields(d.id, att, &fields).await.unwrap();
     let flag = ReviewFlag {
@@ -227,13 +239,37 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("lan:pw")
     );
+    let edit = r#"{"value": " Đinh Minh Oanh ", "version": 1}"#;
     let r = router(f.state.clone())
-        .oneshot(put(&basic, r#"{"value": " Đinh Minh Oanh "}"#))
+        .oneshot(put(&basic, edit))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::CONFLICT, "not_claimed".into())
+    );
+    let claim = Request::post(format!("/api/v1/dossiers/{}/claim", f.code))
+        .header("Authorization", &basic)
+        .body(Body::empty())
+        .unwrap();
+    let r = router(f.state.clone()).oneshot(claim).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = router(f.state.clone())
+        .oneshot(put(&basic, edit))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // The same edit from a page that still shows version 1.
     let r = router(f.state.clone())
-        .oneshot(put(&basic, r#"{"value": ""}"#))
+        .oneshot(put(&basic, edit))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::CONFLICT, "stale_version".into())
+    );
+    let r = router(f.state.clone())
+        .oneshot(put(&basic, r#"{"value": "", "version": 2}"#))
         .await
         .unwrap();
     assert_eq!(

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::RepoResult;
-use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, Millis};
+use crate::domain::{AttachmentId, ClerkId, DossierId, ExtractedField, Millis};
 use crate::extract::crosscheck::ReviewFlag;
 
 /// A stored field.
@@ -14,6 +14,10 @@ pub struct FieldRecord {
     pub model: String,
     pub field: ExtractedField,
     pub updated_at: Millis,
+    /// Raised by every clerk's edit: a write names the version it saw.
+    pub version: i64,
+    /// The clerk who confirmed (or corrected, which confirms) the value.
+    pub confirmed_by: Option<ClerkId>,
 }
 
 #[async_trait]
@@ -27,15 +31,6 @@ pub trait FieldRepo: Send + Sync {
         fields: &[(String, ExtractedField)],
     ) -> RepoResult<()>;
     async fn dossier_fields(&self, dossier: DossierId) -> RepoResult<Vec<FieldRecord>>;
-    /// Sets a field's value as a clerk's (source `clerk`, validation `unchecked`) with an audit
-    /// row; `None` when the field is not in the dossier.
-    async fn correct_field(
-        &self,
-        dossier: DossierId,
-        field: i64,
-        value: &str,
-        actor: &Actor,
-    ) -> RepoResult<Option<FieldRecord>>;
     /// Replaces the dossier's review flags with the latest cross-document checks.
     async fn replace_flags(&self, dossier: DossierId, flags: &[ReviewFlag]) -> RepoResult<()>;
     async fn dossier_flags(&self, dossier: DossierId) -> RepoResult<Vec<ReviewFlag>>;

@@ -4,12 +4,15 @@
 
 mod fields;
 pub mod postgres;
+mod review;
+mod review_sql;
 mod rows;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use fields::{FieldRecord, FieldRepo};
+pub use review::*;
 
 use std::sync::Arc;
 
@@ -219,7 +222,9 @@ pub struct Processed<'a> {
 
 /// Everything the service needs from its database.
 #[async_trait]
-pub trait Repo: UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo {
+pub trait Repo:
+    UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo + ReviewRepo
+{
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;
 

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use super::{AttachmentView, FieldRecord, RepoError};
 use crate::domain::{
-    Actor, Attachment, AttachmentId, AttachmentStatus, Dossier, DossierId, ExtractedField,
+    Actor, Attachment, AttachmentId, AttachmentStatus, ClerkId, Dossier, DossierId, ExtractedField,
     FieldSource, JobId, JobInfo, JobState, PageRecord, UnitId, Validation, ValidationStatus,
 };
 
@@ -150,6 +150,8 @@ pub(super) struct FieldRow {
     notes: String,
     repair: Option<String>,
     updated_at: i64,
+    version: i64,
+    confirmed_by: Option<i64>,
 }
 
 impl TryFrom<FieldRow> for FieldRecord {
@@ -161,6 +163,8 @@ impl TryFrom<FieldRow> for FieldRecord {
             attachment: AttachmentId(r.attachment_id),
             model: r.model,
             updated_at: r.updated_at,
+            version: r.version,
+            confirmed_by: r.confirmed_by.map(ClerkId),
             field: ExtractedField {
                 name: r.name,
                 value: r.value,
@@ -188,7 +192,7 @@ impl TryFrom<FieldRow> for FieldRecord {
 
 pub(super) const FIELD_COLS: &str =
     "id, attachment_id, page_idx, model, name, value, raw, confidence, box,
-    source, validation, notes, repair, updated_at";
+    source, validation, notes, repair, updated_at, version, confirmed_by";
 
 /// One view per attachment, in attachment order, with its newest job and its pages.
 pub(super) fn attachment_views(

@@ -17,8 +17,8 @@ impl DossierRepo for PgRepo {
         let mut tx = self.tx().await?;
         let now = now_millis();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at)
-             VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id",
+            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since)
+             VALUES ($1, $2, $3, 'receiving', $4, $5, $5) RETURNING id",
         )
         .bind(d.code)
         .bind(d.unit.0)
@@ -143,6 +143,10 @@ impl DossierRepo for PgRepo {
         }
         if out.iter().any(|a| a.created) {
             notify_jobs(&mut tx, dossier.unit_id).await?;
+        }
+        if out.iter().any(|a| a.created) {
+            crate::repo::review_sql::pg_files_added(&mut tx, dossier.id, &actor.label(), now)
+                .await?;
         }
         tx.commit().await?;
         Ok(out)

@@ -225,6 +225,13 @@ impl JobQueue for PgRepo {
         }
         .insert_pg(&mut tx)
         .await?;
+        crate::repo::review_sql::pg_settle(
+            &mut tx,
+            DossierId(dossier),
+            &format!("worker:{worker}"),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -346,16 +353,17 @@ async fn fail_attachment(
     message: &str,
     now: Millis,
 ) -> RepoResult<()> {
-    sqlx::query(
+    let dossier: i64 = sqlx::query_scalar(
         "UPDATE attachments SET status = 'failed', error_code = $1, error_message = $2,
             updated_at = $3
-         WHERE id = $4",
+         WHERE id = $4 RETURNING dossier_id",
     )
     .bind(code)
     .bind(message)
     .bind(now)
     .bind(a.0)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
+    crate::repo::review_sql::pg_settle(tx, DossierId(dossier), "system", now).await?;
     Ok(())
 }

@@ -91,7 +91,7 @@ impl PgRepo {
         Ok(with_database(url, &name))
     }
 
-    async fn tx(&self) -> RepoResult<Transaction<'static, Postgres>> {
+    pub(in crate::repo) async fn tx(&self) -> RepoResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 

@@ -17,13 +17,14 @@ impl DossierRepo for SqliteRepo {
         let mut tx = self.write_tx().await?;
         let now = now_millis();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at)
-             VALUES (?, ?, ?, 'open', ?, ?) RETURNING id",
+            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since)
+             VALUES (?, ?, ?, 'receiving', ?, ?, ?) RETURNING id",
         )
         .bind(d.code)
         .bind(d.unit.0)
         .bind(d.procedure)
         .bind(d.source.as_str())
+        .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)
         .await
@@ -143,6 +144,10 @@ impl DossierRepo for SqliteRepo {
                 attachment: row.into(),
                 created: new_id.is_some(),
             });
+        }
+        if out.iter().any(|a| a.created) {
+            crate::repo::review_sql::sqlite_files_added(&mut tx, dossier.id, &actor.label(), now)
+                .await?;
         }
         tx.commit().await?;
         Ok(out)

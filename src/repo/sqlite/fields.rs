@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sqlx::SqliteConnection;
 
-use super::{Audit, SqliteRepo};
-use crate::domain::{Actor, AttachmentId, DossierId, ExtractedField, now_millis};
+use super::SqliteRepo;
+use crate::domain::{AttachmentId, DossierId, ExtractedField, now_millis};
 use crate::extract::crosscheck::ReviewFlag;
 use crate::repo::rows::{FIELD_COLS, FieldRow};
 use crate::repo::{FieldRecord, FieldRepo, RepoResult};
@@ -31,53 +31,6 @@ impl FieldRepo for SqliteRepo {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(FieldRecord::try_from).collect()
-    }
-
-    async fn correct_field(
-        &self,
-        dossier: DossierId,
-        field: i64,
-        value: &str,
-        actor: &Actor,
-    ) -> RepoResult<Option<FieldRecord>> {
-        let mut tx = self.write_tx().await?;
-        let before: Option<(Option<String>, i64)> = sqlx::query_as(
-            "SELECT value, attachment_id FROM fields WHERE id = ? AND dossier_id = ?",
-        )
-        .bind(field)
-        .bind(dossier.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((old, attachment)) = before else {
-            return Ok(None);
-        };
-        sqlx::query(
-            "UPDATE fields SET value = ?, source = 'clerk', validation = 'unchecked',
-                 notes = '[\"corrected by a clerk\"]', repair = NULL, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(value)
-        .bind(now_millis())
-        .bind(field)
-        .execute(&mut *tx)
-        .await?;
-        Audit {
-            actor,
-            action: "field.correct",
-            unit: None,
-            dossier: Some(dossier),
-            attachment: Some(AttachmentId(attachment)),
-            detail: Some(serde_json::json!({"field": field, "from": old, "to": value}).to_string()),
-        }
-        .insert(&mut tx)
-        .await?;
-        let row: FieldRow =
-            sqlx::query_as(&format!("SELECT {FIELD_COLS} FROM fields WHERE id = ?"))
-                .bind(field)
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(Some(row.try_into()?))
     }
 
     async fn replace_flags(&self, dossier: DossierId, flags: &[ReviewFlag]) -> RepoResult<()> {

@@ -189,6 +189,13 @@ impl JobQueue for SqliteRepo {
         }
         .insert(&mut tx)
         .await?;
+        crate::repo::review_sql::sqlite_settle(
+            &mut tx,
+            DossierId(dossier),
+            &format!("worker:{worker}"),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -303,15 +310,16 @@ async fn fail_attachment(
     message: &str,
     now: Millis,
 ) -> RepoResult<()> {
-    sqlx::query(
+    let dossier: i64 = sqlx::query_scalar(
         "UPDATE attachments SET status = 'failed', error_code = ?, error_message = ?, updated_at = ?
-         WHERE id = ?",
+         WHERE id = ? RETURNING dossier_id",
     )
     .bind(code)
     .bind(message)
     .bind(now)
     .bind(a.0)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
+    crate::repo::review_sql::sqlite_settle(tx, DossierId(dossier), "system", now).await?;
     Ok(())
 }

@@ -81,7 +81,7 @@ impl SqliteRepo {
         Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
     }
 
-    async fn write_tx(&self) -> RepoResult<Transaction<'static, Sqlite>> {
+    pub(in crate::repo) async fn write_tx(&self) -> RepoResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }

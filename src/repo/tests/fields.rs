@@ -3,16 +3,16 @@
 
 use super::queue::{dossier, page, upload};
 use super::{Backend, on_every_backend};
-use crate::domain::{Actor, BBox, ExtractedField, FieldSource, Validation, ValidationStatus};
+use crate::domain::{BBox, ClerkRole, ExtractedField, FieldSource, Validation, ValidationStatus};
 use crate::extract::crosscheck::ReviewFlag;
-use crate::repo::Processed;
+use crate::repo::{ClerkRef, FieldChange, Processed};
 
 on_every_backend!(
     ocr_fields_are_replaced_and_clerk_corrections_stay,
     fields_are_written_with_the_result_and_only_by_the_owner_of_the_job,
 );
 
-fn field(name: &str, value: &str) -> (String, ExtractedField) {
+pub(super) fn field(name: &str, value: &str) -> (String, ExtractedField) {
     (
         "cccd".into(),
         ExtractedField {
@@ -42,27 +42,48 @@ async fn ocr_fields_are_replaced_and_clerk_corrections_stay(b: Backend) {
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let first = [field("pid", "001"), field("name", "AN")];
-    repo.replace_ocr_fields(d.id, att, &first).await.unwrap();
+    let t = crate::domain::now_millis();
+    let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let pages = [page(0)];
+    let result = Processed {
+        pages: &pages,
+        pdf_key: "k",
+        fields: &first,
+    };
+    assert!(
+        repo.complete_attachment(j.id, "w", att, &result)
+            .await
+            .unwrap()
+    );
     let fields = repo.dossier_fields(d.id).await.unwrap();
     assert_eq!(fields.len(), 2);
     let name = fields.iter().find(|f| f.field.name == "name").unwrap();
     assert_eq!(name.field.bbox, first[1].1.bbox);
     assert_eq!(name.field.validation.notes, ["checksum"]);
 
-    let clerk = Actor::Admin;
+    let c = repo
+        .create_clerk(d.unit_id, "an", ClerkRole::Clerk, "x")
+        .await
+        .unwrap();
+    let clerk = ClerkRef {
+        id: c.id,
+        unit: c.unit_id,
+    };
+    repo.claim_dossier(&d, clerk, t, t + 60_000).await.unwrap();
     let fixed = repo
-        .correct_field(d.id, name.id, "BÌNH", &clerk)
+        .edit_field(
+            &d,
+            name.id,
+            name.version,
+            FieldChange::Correct("BÌNH"),
+            clerk,
+            t,
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(fixed.field.source, FieldSource::Clerk);
     assert_eq!(fixed.field.validation.status, ValidationStatus::Unchecked);
-    assert!(
-        repo.correct_field(d.id, 999_999, "x", &clerk)
-            .await
-            .unwrap()
-            .is_none()
-    );
     // A retried job writes its OCR fields again: the clerk's value stays, OCR ones are replaced.
     let again = [field("pid", "002"), field("name", "AN")];
     repo.replace_ocr_fields(d.id, att, &again).await.unwrap();

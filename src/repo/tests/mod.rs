@@ -4,6 +4,7 @@
 
 mod fields;
 pub(crate) mod queue;
+mod review;
 
 use std::io::Write;
 use std::ops::Deref;
