@@ -53,6 +53,9 @@ pub enum AppError {
         version: i64,
         current: serde_json::Value,
     },
+    /// The dossier was approved or rejected: it takes no more files.
+    #[error("the dossier is {0} and takes no more files")]
+    DossierClosed(String),
     /// Approval refused: what still needs the clerk.
     #[error("the dossier cannot be approved yet")]
     NotReviewed { pending: Vec<serde_json::Value> },
@@ -81,7 +84,8 @@ impl AppError {
             | AppError::ClaimedByOther(_)
             | AppError::NotClaimed
             | AppError::StaleVersion { .. }
-            | AppError::NotReviewed { .. } => StatusCode::CONFLICT,
+            | AppError::NotReviewed { .. }
+            | AppError::DossierClosed(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +113,7 @@ impl AppError {
             AppError::NotClaimed => "not_claimed",
             AppError::StaleVersion { .. } => "stale_version",
             AppError::NotReviewed { .. } => "not_reviewed",
+            AppError::DossierClosed(_) => "dossier_closed",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }

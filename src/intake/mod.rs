@@ -21,6 +21,8 @@ pub mod error;
 mod ops;
 mod review;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod tests;
 mod upload;
 

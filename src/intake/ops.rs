@@ -34,7 +34,10 @@ pub async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, Ap
     }
     let counts = st.repo.state_counts(None).await?;
     for state in crate::domain::workflow::ALL_STATES {
-        let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+        let n = counts
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n);
         metrics::gauge!("motcua_dossiers", "state" => state.as_str()).set(n as f64);
     }
     let body = st.metrics.as_ref().map(|h| h.render()).unwrap_or_default();

@@ -14,14 +14,14 @@ use crate::domain::{Actor, DossierSource};
 use crate::repo::{DossierRepo, NewDossier, SqliteRepo, StationRepo, UnitRepo};
 use crate::store::FsStore;
 
-struct Fixture {
-    state: AppState,
-    token: String,
-    code: String,
-    _dir: tempfile::TempDir,
+pub(super) struct Fixture {
+    pub state: AppState,
+    pub token: String,
+    pub code: String,
+    pub _dir: tempfile::TempDir,
 }
 
-async fn fixture(cfg: Config) -> Fixture {
+pub(super) async fn fixture(cfg: Config) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let repo = Arc::new(SqliteRepo::in_memory().await.unwrap());
     let unit = repo.create_unit("XA", "Xã A", "").await.unwrap();
@@ -63,7 +63,7 @@ async fn fixture(cfg: Config) -> Fixture {
 }
 
 /// A multipart body streamed in chunks, with no Content-Length.
-fn streamed_upload(f: &Fixture, file_bytes: usize) -> Request<Body> {
+pub(super) fn streamed_upload(f: &Fixture, file_bytes: usize) -> Request<Body> {
     let head = Bytes::from(
         "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\
          Content-Type: image/jpeg\r\n\r\n",
@@ -81,7 +81,7 @@ fn streamed_upload(f: &Fixture, file_bytes: usize) -> Request<Body> {
         .unwrap()
 }
 
-async fn error_code(r: axum::response::Response) -> (StatusCode, String) {
+pub(super) async fn error_code(r: axum::response::Response) -> (StatusCode, String) {
     let status = r.status();
     let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();

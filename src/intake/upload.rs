@@ -105,6 +105,10 @@ async fn accept(
         .await?
         .ok_or(AppError::NotFound("dossier"))?;
     check_dossier_access(&actor, &dossier)?;
+    // A decided dossier takes no more papers: they would be stored and never looked at.
+    if crate::domain::workflow::DossierState::parse(&dossier.status).is_some_and(|s| s.is_final()) {
+        return Err(AppError::DossierClosed(dossier.status.clone()));
+    }
     let limit = st.cfg.server.max_request_bytes;
 
     let mut files = Vec::new();

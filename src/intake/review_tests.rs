@@ -1,0 +1,260 @@
+//! The review API end to end over the router: take next, see the queue, approval refused while a
+//! required field is unproven or a flag is open, a reason needed to return, other clerks kept
+//! out, and the history of it all.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::router;
+use super::tests::{Fixture, error_code, fixture, streamed_upload};
+use crate::config::Config;
+use crate::domain::{ClerkRole, ExtractedField, FieldSource, Validation, ValidationStatus};
+use crate::extract::crosscheck::ReviewFlag;
+use crate::intake::auth;
+
+async fn call(
+    f: &Fixture,
+    method: &str,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Authorization", auth);
+    if body.is_some() {
+        req = req.header("Content-Type", "application/json");
+    }
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
+    let r = router(f.state.clone()).oneshot(req).await.unwrap();
+    let status = r.status();
+    let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn clerk(f: &Fixture, unit: crate::domain::UnitId, name: &str) -> String {
+    let hash = auth::hash_password("pw").unwrap();
+    f.state
+        .repo
+        .create_clerk(unit, name, ClerkRole::Clerk, &hash)
+        .await
+        .unwrap();
+    let pair = format!("{name}:pw");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+fn field(name: &str, value: &str, status: ValidationStatus) -> (String, ExtractedField) {
+    (
+        "cccd".into(),
+        ExtractedField {
+            name: name.into(),
+            value: Some(value.into()),
+            raw: value.into(),
+            confidence: 0.6,
+            page: 0,
+            bbox: None,
+            source: FieldSource::Ocr,
+            validation: Validation {
+                status,
+                notes: vec![],
+                repair: None,
+            },
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_clerk_takes_reviews_and_approves_a_dossier() {
+    let f = fixture(Config::default()).await;
+    let r = router(f.state.clone())
+        .oneshot(streamed_upload(&f, 20_000))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let repo = f.state.repo.clone();
+    let d = repo.dossier_by_code(&f.code).await.unwrap().unwrap();
+    let lan = clerk(&f, d.unit_id, "lan").await;
+    let mai = clerk(&f, d.unit_id, "mai").await;
+    let other_unit = repo.create_unit("XB", "Xã B", "").await.unwrap();
+    let stranger = clerk(&f, other_unit.id, "tuan").await;
+
+    // Nothing to take while the file is processing.
+    let (s, _) = call(&f, "POST", "/api/v1/review/next", &lan, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let fields = [
+        field("name", "ĐINH MINH OANH", ValidationStatus::Valid),
+        field("pid", "072172124924", ValidationStatus::Invalid),
+    ];
+    let t = crate::domain::now_millis();
+    let job = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let done = crate::repo::Processed {
+        pages: &[],
+        pdf_key: "k",
+        fields: &fields,
+    };
+    assert!(
+        repo.complete_attachment(job.id, "w", job.attachment_id.unwrap(), &done)
+            .await
+            .unwrap()
+    );
+    let flag = ReviewFlag {
+        code: "mismatch".into(),
+        check: "mother_id_card".into(),
+        message: "tên mẹ khác CCCD".into(),
+    };
+    repo.replace_flags(d.id, std::slice::from_ref(&flag))
+        .await
+        .unwrap();
+
+    let (s, q) = call(&f, "GET", "/api/v1/review/queue", &lan, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(q["counts"]["needs_review"], 1);
+    assert_eq!(q["dossiers"][0]["code"], f.code.as_str());
+    let (s, got) = call(&f, "POST", "/api/v1/review/next", &lan, None).await;
+    assert_eq!(
+        (s, got["code"].as_str()),
+        (StatusCode::OK, Some(f.code.as_str()))
+    );
+    let (_, q) = call(&f, "GET", "/api/v1/review/queue", &mai, None).await;
+    assert_eq!(q["dossiers"][0]["state"], "in_review");
+    assert_eq!(q["dossiers"][0]["claim"]["username"], "lan");
+
+    let base = format!("/api/v1/dossiers/{}", f.code);
+    // Mai sees who holds it; a clerk of another commune does not even find it.
+    let (s, e) = call(&f, "POST", &format!("{base}/claim"), &mai, None).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("claimed_by_other"))
+    );
+    assert_eq!(e["error"]["details"]["username"], "lan");
+    for path in [format!("{base}/history"), base.clone()] {
+        let (s, _) = call(&f, "GET", &path, &stranger, None).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+            "{path}: {s}"
+        );
+    }
+    let (s, _) = call(&f, "POST", &format!("{base}/claim"), &stranger, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let bearer = format!("Bearer {}", f.token);
+    let (s, _) = call(&f, "POST", "/api/v1/review/next", &bearer, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a station token never reviews");
+
+    let approve = json!({"action": "approve"});
+    let (s, e) = call(
+        &f,
+        "POST",
+        &format!("{base}/decision"),
+        &lan,
+        Some(approve.clone()),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_reviewed"))
+    );
+    let pending: Vec<&str> = e["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or("flag"))
+        .collect();
+    assert_eq!(pending, ["pid", "flag"]);
+    let (s, _) = call(
+        &f,
+        "POST",
+        &format!("{base}/decision"),
+        &lan,
+        Some(json!({"action": "return"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "returning needs a reason");
+
+    // The clerk checks the ID against the card and confirms it, and dismisses the flag.
+    let (_, dossier) = call(&f, "GET", &base, &lan, None).await;
+    assert_eq!(dossier["claim"]["username"], "lan");
+    let pid = dossier["attachments"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "pid")
+        .unwrap()
+        .clone();
+    let path = format!("{base}/fields/{}", pid["id"]);
+    let (s, confirmed) = call(
+        &f,
+        "PUT",
+        &path,
+        &lan,
+        Some(json!({"version": pid["version"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(confirmed["version"], 2);
+    let (s, e) = call(
+        &f,
+        "PUT",
+        &path,
+        &lan,
+        Some(json!({"version": 2, "value": "12ab"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_value"))
+    );
+    let dismiss = json!({"action": "approve", "dismiss": [{
+        "code": flag.code, "check": flag.check, "message": flag.message,
+        "note": "đã đối chiếu bản gốc"
+    }]});
+    let (s, v) = call(&f, "POST", &format!("{base}/decision"), &lan, Some(dismiss)).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("approved")));
+
+    let r = router(f.state.clone())
+        .oneshot(streamed_upload(&f, 20_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::CONFLICT, "dossier_closed".into())
+    );
+    let (_, h) = call(&f, "GET", &format!("{base}/history"), &mai, None).await;
+    let actions: Vec<String> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| match e["action"].as_str().unwrap() {
+            "dossier.state" => format!(
+                "{}→{}",
+                e["detail"]["from"].as_str().unwrap(),
+                e["detail"]["to"].as_str().unwrap()
+            ),
+            a => a.to_string(),
+        })
+        .collect();
+    for want in [
+        "receiving→processing",
+        "processing→needs_review",
+        "needs_review→in_review",
+        "field.confirm",
+        "flag.dismiss",
+        "in_review→approved",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == want),
+            "{want} missing from {actions:?}"
+        );
+    }
+}
