@@ -83,11 +83,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("prepare image (bilevel)", |b| {
         b.iter(|| render::prepare_image(&n, cfg.render.jpeg_quality))
     });
-    let img = render::prepare_image(&n, cfg.render.jpeg_quality);
+    let img = render::PageBody::Image(render::prepare_image(&n, cfg.render.jpeg_quality));
     g.bench_function("pdf page with text layer", |b| {
         b.iter(|| {
             render::render_pdf(&[RenderPage {
-                image: &img,
+                body: &img,
                 dpi: n.dpi,
                 words: &result.words,
                 lines: &result.lines,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages motcua needs on Debian (12+): Tesseract 5 with Vietnamese and
-# orientation models, Leptonica, clang/pkg-config for the bindings, poppler-utils for the tests.
+# orientation models, Leptonica, clang/pkg-config for the bindings, poppler-utils and DejaVu (a
+# TrueType font the PDF text-layer tests embed) for the tests.
 set -euo pipefail
 pkgs=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
-      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils)
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -126,8 +126,9 @@ pub struct PageReport {
     pub ocr_x_height: Option<f32>,
     /// Mean word confidence, 0–100; `None` when there are no words.
     pub mean_confidence: Option<f32>,
-    /// Which reading the text comes from: the normalized copy, or the page as delivered when
-    /// that read clearly more words (see `normalize.plain_check_below_word_share`).
+    /// Which reading the text comes from: the normalized copy, the page as delivered when that
+    /// read clearly more words (see `normalize.plain_check_below_word_share`), or a PDF page's
+    /// own text layer.
     pub reading: Reading,
     /// Things a reader must know about the page (`no_text`: it has ink but nothing was read).
     pub warnings: Vec<PageWarning>,
@@ -146,6 +147,9 @@ pub struct PageReport {
 pub enum Reading {
     Normalized,
     Plain,
+    /// The page's own PDF text layer: no OCR (confidence 100).
+    #[serde(rename = "text_layer")]
+    TextLayer,
 }
 
 /// A warning about one page, with a stable code.

@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decode::{self, DecodeError, Format};
-use crate::domain::{PageReport, PageWarning, Reading, StageTimings};
+use crate::domain::{DpiSource, PageReport, PageWarning, Reading, StageTimings};
 use crate::extract::Extractor;
 use crate::normalize::{Normalized, normalize};
 use crate::ocr::{self, OcrError, OcrResult};
-use crate::render::{self, RenderPage};
+use crate::render::{self, PageBody, RenderPage};
 use crate::text;
 
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +134,7 @@ impl Processor {
             n => n,
         }
         .max(1);
-        let mut pages: Vec<(PageReport, render::PdfImage)> = Vec::new();
+        let mut pages: Vec<(PageReport, PageBody)> = Vec::new();
         loop {
             let batch = guarded(|| Ok(doc.by_ref().take(chunk).collect::<Result<Vec<_>, _>>()?))?;
             if batch.is_empty() {
@@ -157,10 +157,15 @@ impl Processor {
         let t = Instant::now();
         let render_pages: Vec<RenderPage<'_>> = pages
             .iter()
-            .map(|(rep, img)| RenderPage {
-                image: img,
+            .map(|(rep, body)| RenderPage {
+                body,
                 dpi: rep.dpi,
-                words: &rep.words,
+                // A page's own text layer is in its content already.
+                words: if rep.reading == Reading::TextLayer {
+                    &[]
+                } else {
+                    &rep.words
+                },
                 lines: &rep.lines,
             })
             .collect();
@@ -187,9 +192,15 @@ impl Processor {
     fn process_page(
         &self,
         index: usize,
-        page: decode::DecodedPage,
-    ) -> Result<(PageReport, render::PdfImage), FileError> {
+        mut page: decode::DecodedPage,
+    ) -> Result<(PageReport, PageBody), FileError> {
         let decode_ms = page.decode_ms;
+        if let (Some(layer), Some(original)) = (page.text_layer.take(), page.original.clone()) {
+            let report = self.text_layer_page(index, layer, decode_ms);
+            return Ok((report, PageBody::Original(original)));
+        }
+        let original = page.original.take();
+        let delivered_size = (page.image.width(), page.image.height());
         // Kept for a plain reading, should the normalized one find too little (see `guard`).
         let delivered = page.clone();
         let mut n = normalize(page, &self.cfg.normalize);
@@ -208,7 +219,16 @@ impl Processor {
         }
 
         let t = Instant::now();
-        let image = render::prepare_image(&n, self.cfg.render.jpeg_quality);
+        // The page's own content goes under the OCR layer when our boxes are on its grid:
+        // normalization left the page as rendered (no crop, deskew or turn).
+        let same_grid = n.crop.is_none()
+            && n.skew == 0.0
+            && n.orientation == 0
+            && (n.display.width(), n.display.height()) == delivered_size;
+        let body = match original {
+            Some(o) if same_grid => PageBody::Original(o),
+            _ => PageBody::Image(render::prepare_image(&n, self.cfg.render.jpeg_quality)),
+        };
         let render_ms = ms_since(t);
 
         // Boxes were found on the OCR copy; report them on the page image the PDF shows.
@@ -253,7 +273,49 @@ impl Processor {
                 render_ms,
             },
         };
-        Ok((report, image))
+        Ok((report, body))
+    }
+
+    /// A page read from its own PDF text layer: no normalization and no OCR; its words are
+    /// exact and on the grid the page would be rendered to.
+    fn text_layer_page(
+        &self,
+        index: usize,
+        layer: decode::TextLayer,
+        decode_ms: f64,
+    ) -> PageReport {
+        let extracted = self.extractor.extract(&layer.words, &layer.lines, index);
+        PageReport {
+            index,
+            width: layer.width,
+            height: layer.height,
+            dpi: layer.dpi,
+            dpi_source: DpiSource::File,
+            orientation: 0,
+            orientation_confidence: None,
+            skew: 0.0,
+            blank: layer.words.is_empty(),
+            leader_dots: 0,
+            crop: None,
+            colour_marks: 0,
+            pictures: 0,
+            flattened: false,
+            specks: 0,
+            binarized: false,
+            ocr_dpi: layer.dpi,
+            ocr_x_height: None,
+            mean_confidence: ocr::mean_confidence(&layer.words),
+            reading: Reading::TextLayer,
+            warnings: Vec::new(),
+            words: layer.words,
+            lines: layer.lines,
+            doc_type: extracted.doc_type,
+            fields: extracted.fields,
+            timings: StageTimings {
+                decode_ms,
+                ..StageTimings::default()
+            },
+        }
     }
 
     /// Reads the page right way up. Pages whose text lines do not look upright get orientation

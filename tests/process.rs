@@ -584,13 +584,44 @@ fn a_typed_cover_letter_in_front_of_a_scan_is_processed_whole() {
     assert!(o.status.success(), "{}", stderr(&o));
     let doc = json(&out, "mixed");
     assert_eq!(pages(&doc).len(), 2);
-    assert_eq!(pages(&doc)[0]["dpi"].as_f64(), Some(300.0));
+    let (letter, card) = (&pages(&doc)[0], &pages(&doc)[1]);
+    // The letter is read from its own text layer, exactly, with boxes on its 300 dpi grid; the
+    // card is OCRed.
+    assert_eq!(letter["dpi"].as_f64(), Some(300.0));
+    assert_eq!(letter["reading"], "text_layer");
+    assert_eq!(letter["mean_confidence"].as_f64(), Some(100.0));
+    assert_eq!(letter["words"][0]["box"]["x0"].as_u64(), Some(300));
+    assert_eq!(card["reading"], "normalized");
+    let typed = "To the People’s Committee of the Ward\n\
+                 Application for a certified copy of the birth register\n\
+                 Applicant: Nguyen Van An, living at 12 Hang Bac Street";
     let txt = std::fs::read_to_string(out.join("mixed.txt")).unwrap();
-    let (cover, card) = txt.split_once('\u{c}').expect("two pages of text");
-    assert!(
-        cover.contains("Application for a certified copy"),
-        "{cover}"
-    );
-    assert!(cover.contains("Hang Bac"), "{cover}");
-    assert!(card.contains("CĂN CƯỚC"), "{card}");
+    let (cover, scan) = txt.split_once('\u{c}').expect("two pages of text");
+    assert_eq!(cover.trim_end(), typed);
+    assert!(scan.contains("CĂN CƯỚC"), "{scan}");
+    // The searchable PDF's first page is the letter's own content (its Helvetica text, no
+    // image of it, no second invisible copy of its words); the card keeps its OCR layer.
+    let pdf = out.join("mixed.pdf");
+    let fonts = std::process::Command::new("pdffonts")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    let fonts = String::from_utf8_lossy(&fonts.stdout).into_owned();
+    assert!(fonts.contains("Helvetica"), "{fonts}");
+    let first = std::process::Command::new("pdftotext")
+        .args(["-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let first = String::from_utf8(first.stdout).unwrap();
+    assert_eq!(first.trim_end_matches(['\n', '\u{c}']), typed);
+    let images = std::process::Command::new("pdfimages")
+        .args(["-list", "-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    let images = String::from_utf8_lossy(&images.stdout).into_owned();
+    assert_eq!(images.lines().count(), 2, "page 1 draws no image: {images}");
+    assert!(pdftotext(&pdf, false).contains("CĂN CƯỚC"));
 }

@@ -74,7 +74,7 @@ fn text_layer_extracts_with_diacritics_spaces_and_order() {
         image::ImageFormat::Jpeg,
     )
     .unwrap();
-    let page_img = render::PdfImage {
+    let page_img = render::PageBody::Image(render::PdfImage {
         width: 2480,
         height: 3508,
         colors: 1,
@@ -82,9 +82,9 @@ fn text_layer_extracts_with_diacritics_spaces_and_order() {
         encoded: render::Encoded::Jpeg {
             data: Arc::from(jpeg),
         },
-    };
+    });
     let pdf = render::render_pdf(&[RenderPage {
-        image: &page_img,
+        body: &page_img,
         dpi: 300.0,
         words: &words,
         lines: &lines,

@@ -18,6 +18,7 @@ use image::metadata::Orientation;
 use serde::Serialize;
 
 use crate::config::Limits;
+pub use pdf::{OriginalPage, Placement, TextLayer};
 
 /// Input types recognised by their leading bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,6 +101,12 @@ pub struct DecodedPage {
     /// Every pixel is pure black or white (fax, G4 scans): rendered as 1-bit.
     pub bilevel: bool,
     pub passthrough: Option<Passthrough>,
+    /// A PDF page's words from its own text layer, when it has a sound one (see
+    /// `decode::pdf::text`): the page is then not OCRed, and `image` is a 1×1 placeholder.
+    pub text_layer: Option<TextLayer>,
+    /// A PDF page's own content, to show in the searchable PDF instead of `image`: set for
+    /// pages read from their text layer and for rendered pages that draw no text at all.
+    pub original: Option<Arc<OriginalPage>>,
     pub decode_ms: f64,
 }
 

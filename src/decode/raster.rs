@@ -89,6 +89,8 @@ pub(super) fn decode(
         orientation,
         bilevel,
         passthrough,
+        text_layer: None,
+        original: None,
         decode_ms: started.elapsed().as_secs_f64() * 1e3,
     })
 }

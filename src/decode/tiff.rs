@@ -156,6 +156,8 @@ impl TiffPages {
             orientation,
             bilevel,
             passthrough: None,
+            text_layer: None,
+            original: None,
             decode_ms: started.elapsed().as_secs_f64() * 1e3,
         })
     }

@@ -494,6 +494,8 @@ mod tests {
             orientation,
             bilevel: false,
             passthrough: None,
+            text_layer: None,
+            original: None,
             decode_ms: 0.0,
         }
     }

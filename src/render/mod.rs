@@ -1,4 +1,6 @@
 //! Searchable PDF: each page is its image plus an invisible text layer placed on the word boxes.
+//! A PDF page that was not one scan shows its own original content instead (`original`); one
+//! read from its own text layer needs no invisible layer.
 //!
 //! The text uses a glyphless TrueType font (Tesseract's `pdf.ttf`, Apache-2.0) as a Type0 font with
 //! `Identity-H` encoding: each character is written as its 2-byte Unicode value (the CID), every CID
@@ -6,14 +8,17 @@
 //! and pdf.js extract the Vietnamese text exactly, diacritics included.
 
 mod image;
+mod original;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use miniz_oxide::deflate::compress_to_vec_zlib;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str};
 
 pub use self::image::{Encoded, PdfImage, prepare_image};
+use crate::decode::OriginalPage;
 use crate::domain::{Line, Word};
 
 const GLYPHLESS_TTF: &[u8] = include_bytes!("glyphless.ttf");
@@ -21,9 +26,19 @@ const GLYPHLESS_TTF: &[u8] = include_bytes!("glyphless.ttf");
 const GLYPH_WIDTH: f32 = 500.0;
 const FONT_NAME: Name = Name(b"GlyphLessFont");
 
-/// What one PDF page needs: its image, its resolution and the words to lay over it.
+/// What a PDF page shows.
+#[derive(Debug, Clone)]
+pub enum PageBody {
+    /// Our page image.
+    Image(PdfImage),
+    /// The source PDF page's own content.
+    Original(Arc<OriginalPage>),
+}
+
+/// What one PDF page needs: what it shows, the resolution of the pixel grid the words' boxes
+/// are on, and the words to lay over it invisibly.
 pub struct RenderPage<'a> {
-    pub image: &'a PdfImage,
+    pub body: &'a PageBody,
     pub dpi: f32,
     pub words: &'a [Word],
     pub lines: &'a [Line],
@@ -37,6 +52,13 @@ impl Ids {
     fn next(&mut self) -> Ref {
         self.next += 1;
         Ref::new(self.next)
+    }
+
+    /// `n` consecutive numbers; returns the first.
+    fn reserve(&mut self, n: usize) -> i32 {
+        let first = self.next + 1;
+        self.next += i32::try_from(n).unwrap_or(i32::MAX - self.next);
+        first
     }
 }
 
@@ -62,21 +84,31 @@ pub fn render_pdf(pages: &[RenderPage<'_>]) -> Vec<u8> {
 
     let mut used = BTreeSet::new();
     for (page, &page_id) in pages.iter().zip(&page_ids) {
-        let image_id = ids.next();
-        let content_id = ids.next();
         let scale = 72.0 / page.dpi;
-        let (w_pt, h_pt) = (
-            page.image.width as f32 * scale,
-            page.image.height as f32 * scale,
-        );
-        page.image.write(&mut pdf, image_id);
-
         let mut content = Content::new();
-        content
-            .save_state()
-            .transform([w_pt, 0.0, 0.0, h_pt, 0.0, 0.0])
-            .x_object(Name(b"Im0"))
-            .restore_state();
+        let (shown, (w_pt, h_pt)) = match page.body {
+            PageBody::Image(image) => {
+                let id = ids.next();
+                image.write(&mut pdf, id);
+                let size = (image.width as f32 * scale, image.height as f32 * scale);
+                content
+                    .save_state()
+                    .transform([size.0, 0.0, 0.0, size.1, 0.0, 0.0])
+                    .x_object(Name(b"Im0"))
+                    .restore_state();
+                ((Name(b"Im0"), id), size)
+            }
+            PageBody::Original(o) => {
+                let id = original::write(&mut pdf, &mut ids, o);
+                content
+                    .save_state()
+                    .transform(o.placement.matrix)
+                    .x_object(Name(b"Pg0"))
+                    .restore_state();
+                ((Name(b"Pg0"), id), o.placement.size)
+            }
+        };
+        let content_id = ids.next();
         text_layer(&mut content, page, scale, h_pt, &mut used);
         let content = compress_to_vec_zlib(&content.finish(), 6);
         pdf.stream(content_id, &content).filter(Filter::FlateDecode);
@@ -86,7 +118,7 @@ pub fn render_pdf(pages: &[RenderPage<'_>]) -> Vec<u8> {
             .parent(tree)
             .contents(content_id);
         let mut res = p.resources();
-        res.x_objects().pair(Name(b"Im0"), image_id);
+        res.x_objects().pair(shown.0, shown.1);
         res.fonts().pair(Name(b"F0"), font);
     }
     write_font(&mut pdf, &mut ids, font, &used);

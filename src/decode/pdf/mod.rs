@@ -5,11 +5,15 @@
 //! to the JPEG decoder (and passes through to our PDF unchanged), CCITT G4 to `fax` (already used
 //! by the TIFF decoder), JBIG2 and JPEG 2000 to the hayro decoders (`codecs`), raw samples are
 //! unpacked here. Any other page (text, several images, inline images, Group 3 fax…) is rendered
-//! (`render`); `layout` tells the two apart.
+//! (`render`); `layout` tells the two apart. A rendered page with a sound text layer of its own
+//! is read from that instead (`text`), and a page that is not one scan keeps its own content
+//! for the searchable PDF (`original`).
 
 mod codecs;
 mod layout;
+mod original;
 mod render;
+mod text;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -23,6 +27,8 @@ use image::{DynamicImage, GrayImage, RgbImage};
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream};
 
 use self::layout::Layout;
+pub use self::original::{OriginalPage, Placement};
+pub use self::text::TextLayer;
 use super::{DecodeError, DecodedPage, Format, check_page_size, dpi, raster};
 use crate::config::Limits;
 
@@ -146,6 +152,32 @@ impl PdfPages {
             Layout::Render(r) => r,
             _ => "its image is in a form we do not decode directly",
         };
+        let renderer = self
+            .renderer
+            .get_or_init(|| render::Renderer::open(self.data.clone()).map_err(|e| e.to_string()));
+        let renderer = match renderer {
+            Ok(r) => r,
+            Err(e) => return Err(corrupt(e.clone())),
+        };
+        // A page with a sound text layer is read from it, and shown as it is: not rendered.
+        let has_text = match renderer.text_layer(index, &self.limits)? {
+            Ok(layer) => match self.original(index, page_id, renderer) {
+                Some(original) => {
+                    let white = GrayImage::from_pixel(1, 1, image::Luma([255]));
+                    let mut page = decoded(DynamicImage::ImageLuma8(white), false);
+                    page.dpi = Some(layer.dpi);
+                    page.text_layer = Some(layer);
+                    page.original = Some(Arc::new(original));
+                    page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
+                    return Ok(page);
+                }
+                None => true,
+            },
+            Err(r) => {
+                tracing::debug!(page = index, reason = r.reason, "text layer not used");
+                r.has_text
+            }
+        };
         tracing::debug!(page = index, reason, "rendering PDF page");
         // The renderer decodes the page's images without our memory bound: refuse the ones it
         // could not hold before it starts.
@@ -171,15 +203,29 @@ impl PdfPages {
                 )));
             }
         }
-        let renderer = self
-            .renderer
-            .get_or_init(|| render::Renderer::open(self.data.clone()).map_err(|e| e.to_string()));
-        let mut page = match renderer {
-            Ok(r) => r.render(index, &self.limits)?,
-            Err(e) => return Err(corrupt(e.clone())),
-        };
+        let mut page = renderer.render(index, &self.limits)?;
+        // A page that draws no text (a vector drawing, text in outlines, several images) keeps
+        // its own content under our OCR layer; one with text would show that text twice.
+        if !has_text {
+            page.original = self.original(index, page_id, renderer).map(Arc::new);
+        }
         page.decode_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(page)
+    }
+
+    /// The page's own content and the objects it needs, for the output PDF.
+    fn original(
+        &self,
+        index: usize,
+        page_id: ObjectId,
+        renderer: &render::Renderer,
+    ) -> Option<OriginalPage> {
+        let placement = renderer.placement(index).ok()?;
+        let copy = original::copy(&self.doc, page_id, placement, alloc_limit(&self.limits));
+        if copy.is_none() {
+            tracing::debug!(page = index, "page content not copied: shown as an image");
+        }
+        copy
     }
 
     /// The page's one scan image, decoded from its own data. `None` where its codec or sample
@@ -727,6 +773,8 @@ fn decoded(image: DynamicImage, bilevel: bool) -> DecodedPage {
         orientation: Orientation::NoTransforms,
         bilevel,
         passthrough: None,
+        text_layer: None,
+        original: None,
         decode_ms: 0.0,
     }
 }
@@ -787,3 +835,5 @@ fn at(index: usize, e: DecodeError) -> DecodeError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

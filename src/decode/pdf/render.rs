@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
-use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::{InterpreterSettings, TransformExt};
+use hayro::hayro_syntax::page::Page;
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings};
 use image::{DynamicImage, GrayImage, RgbImage};
 
+use super::original::Placement;
+use super::text::{self, TextLayer};
 use super::{DecodeError, DecodedPage, NAME, corrupt, decoded, password_protected};
 use crate::config::Limits;
 
@@ -40,18 +43,40 @@ impl Renderer {
         Ok(Self { pdf })
     }
 
+    /// The page's words from its own text layer, on the grid it would be rendered to; why not
+    /// where the page's text must be OCRed (see `text`).
+    pub(super) fn text_layer(
+        &self,
+        index: usize,
+        limits: &Limits,
+    ) -> Result<Result<TextLayer, text::Rejected>, DecodeError> {
+        let pages = self.pdf.pages();
+        let page = page_at(pages, index)?;
+        let (dpi, w, h) = grid(index, page, limits)?;
+        Ok(text::read(page, dpi / 72.0, w, h, dpi))
+    }
+
+    /// Where the page's own content goes on an upright output page: its crop box (in its own
+    /// space), the transform from there to the output page and that page's size, in points.
+    pub(super) fn placement(&self, index: usize) -> Result<Placement, DecodeError> {
+        let pages = self.pdf.pages();
+        let page = page_at(pages, index)?;
+        let b = page.intersected_crop_box();
+        let m = page.initial_transform(false).to_kurbo().as_coeffs();
+        let (w, h) = page.render_dimensions();
+        Ok(Placement {
+            bbox: [b.x0, b.y0, b.x1, b.y1].map(|v| v as f32),
+            matrix: m.map(|v| v as f32),
+            size: (w, h),
+        })
+    }
+
     /// Renders page `index` on white.
     pub(super) fn render(&self, index: usize, limits: &Limits) -> Result<DecodedPage, DecodeError> {
         let pages = self.pdf.pages();
-        let page = pages
-            .get(index)
-            .ok_or_else(|| corrupt(format!("page {index}: the renderer finds no such page")))?;
-        let (w_pt, h_pt) = page.render_dimensions();
-        let dpi = render_dpi(w_pt, h_pt, limits)
-            .ok_or_else(|| corrupt(format!("page {index}: page size {w_pt}×{h_pt} pt")))?;
+        let page = page_at(pages, index)?;
+        let (dpi, w, h) = grid(index, page, limits)?;
         let scale = dpi / 72.0;
-        let (w, h) = ((w_pt * scale) as u32, (h_pt * scale) as u32);
-        super::check_page_size(index, w.max(1), h.max(1), limits)?;
         let rgba_bytes = u64::from(w) * u64::from(h) * 4;
         if rgba_bytes > limits.max_decode_alloc_bytes {
             return Err(DecodeError::OutOfMemoryLimit {
@@ -90,6 +115,23 @@ impl Renderer {
         out.dpi = Some(dpi);
         Ok(out)
     }
+}
+
+fn page_at<'p, 'a>(pages: &'p [Page<'a>], index: usize) -> Result<&'p Page<'a>, DecodeError> {
+    pages
+        .get(index)
+        .ok_or_else(|| corrupt(format!("page {index}: the renderer finds no such page")))
+}
+
+/// The resolution a page renders at and its size in pixels there.
+fn grid(index: usize, page: &Page<'_>, limits: &Limits) -> Result<(f32, u32, u32), DecodeError> {
+    let (w_pt, h_pt) = page.render_dimensions();
+    let dpi = render_dpi(w_pt, h_pt, limits)
+        .ok_or_else(|| corrupt(format!("page {index}: page size {w_pt}×{h_pt} pt")))?;
+    let scale = dpi / 72.0;
+    let (w, h) = ((w_pt * scale) as u32, (h_pt * scale) as u32);
+    super::check_page_size(index, w.max(1), h.max(1), limits)?;
+    Ok((dpi, w, h))
 }
 
 fn size_error() -> DecodeError {
