@@ -42,6 +42,7 @@ fn decoder(data: Arc<[u8]>, limits: &Limits) -> Result<Dec, TiffError> {
 impl TiffPages {
     pub(super) fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Self, DecodeError> {
         let data = patch::tiles_under_strip_tags(&data).map_or(data, Arc::from);
+        let data = patch::missing_photometric(&data).map_or(data, Arc::from);
         let dec = decoder(data.clone(), limits).map_err(|e| map_err(0, limits, e))?;
         Ok(Self {
             dec,
