@@ -1,9 +1,67 @@
-//! Layouts first met in other projects' test files (Pillow's): float data layers and pages
-//! without PhotometricInterpretation, generated here.
+//! Layouts first met in other projects' test files (Pillow's): tiled planar samples, float data
+//! layers and pages without PhotometricInterpretation, generated here.
 
 use super::super::*;
+use super::{one_page, write_tiff};
 use crate::decode::decode as decode_file;
 use tiff::encoder::{TiffEncoder, colortype};
+
+#[test]
+fn tiled_planar_sixteen_bit_rgba_with_partial_edge_tiles() {
+    // 20×18 RGBA, 16 bits, one plane per sample in 16×16 tiles: 4 tiles per plane, the right
+    // and bottom ones padded (tiff 0.11.3 asserts on the second plane's bottom tiles).
+    let (w, h) = (20u32, 18u32);
+    let value = |p: u32, x: u32, y: u32| -> u16 {
+        if p == 3 {
+            0xFFFF
+        } else {
+            ((p * 80 + x * 3 + y) << 8) as u16
+        }
+    };
+    let mut tiles = Vec::new();
+    for p in 0..4 {
+        for ty in 0..2 {
+            for tx in 0..2 {
+                let mut t = vec![0u8; 16 * 16 * 2];
+                for y in 0..16 {
+                    for x in 0..16 {
+                        let (ix, iy) = (tx * 16 + x, ty * 16 + y);
+                        if ix < w && iy < h {
+                            let at = ((y * 16 + x) * 2) as usize;
+                            t[at..at + 2].copy_from_slice(&value(p, ix, iy).to_le_bytes());
+                        }
+                    }
+                }
+                tiles.push(t);
+            }
+        }
+    }
+    let tags: &[(u16, &[u32])] = &[
+        (256, &[w]),
+        (257, &[h]),
+        (258, &[16, 16, 16, 16]),
+        (262, &[2]),
+        (277, &[4]),
+        (284, &[2]),
+        (322, &[16]),
+        (323, &[16]),
+        (338, &[2]),
+    ];
+    let page = one_page(write_tiff(tags, &tiles, true));
+    let rgb = page.image.to_rgb8();
+    assert_eq!(rgb.dimensions(), (w, h));
+    for (x, y, px) in rgb.enumerate_pixels() {
+        let want = [0, 1, 2].map(|p| (value(p, x, y) >> 8) as u8);
+        assert_eq!(px.0, want, "pixel {x},{y}");
+    }
+    // The planes' tiles are bounded by the memory limit like any other page.
+    let small = Limits {
+        max_decode_alloc_bytes: 1000,
+        ..Limits::default()
+    };
+    let err = decode_file(Arc::from(write_tiff(tags, &tiles, true)), &small).unwrap_err();
+    assert_eq!(err.code(), "decode_memory_limit");
+}
 
 /// `data` with the PhotometricInterpretation entry of page `page` renamed to an unused tag
 /// (Threshholding, 263, keeps the entries sorted): the page has no PhotometricInterpretation.
