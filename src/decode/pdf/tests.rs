@@ -643,3 +643,14 @@ fn a_prev_chain_that_loops_is_corrupt_and_a_straight_update_reads() {
         assert_eq!(err.code(), "corrupt_file", "{err}");
     }
 }
+
+#[test]
+fn the_peer_owner_password_only_file_is_read_a_deliberate_deviation_from_the_manifest() {
+    // The manifest says `refuse` (OCRmyPDF refuses any encrypted input); a file that opens
+    // without a password is read by design. benches/peer.sh lists it as an expected deviation.
+    let Some(data) = peer("ocrmypdf--encrypted_algo4.pdf") else {
+        return;
+    };
+    let d = open_all(data, &Limits::default()).unwrap();
+    assert!(!d.pages.is_empty());
+}
