@@ -3,7 +3,8 @@
 # projects' test suites, with a manifest saying which must be read and which refused), one
 # process per file under a timeout and an address-space limit as the corpus README asks, and
 # prints what went wrong: `read` files refused, `refuse` files read or refused with a code that
-# does not say what happened, crashes, time-outs; then the peak RSS.
+# does not say what happened, crashes, time-outs; then the peak RSS. Deliberate disagreements
+# (EXPECTED_DEVIATIONS below, each with its reason) are listed apart and do not fail the run.
 #
 #   benches/peer.sh [PEER_DIR] [JOBS]      (exit 1 when anything is wrong)
 set -euo pipefail
@@ -54,7 +55,14 @@ def expected_code(kind):
         return {"unsupported_format"}
     return None
 
-bad, counts = [], {}
+# Files on which we disagree with the manifest on purpose, with the reason. Reported, not
+# counted as wrong; one that agrees again is (drop it from here).
+EXPECTED_DEVIATIONS = {
+    "ocrmypdf--encrypted_algo4.pdf": "owner password only (no user password): read, as our "
+    "encrypted-input issue says; OCRmyPDF refuses any encrypted input",
+}
+
+bad, counts, deviations = [], {}, []
 for f, m in man.items():
     r, exp, kind = res.get(f), m["expected"], m["kind"]
     if r is None:
@@ -73,11 +81,21 @@ for f, m in man.items():
     elif exp == "read" and r["chars"] == 0 and not kind.endswith("blank"):
         # Not an error by itself (a photo has no text), but worth a look.
         print(f"note: read without text: {f} ({kind})")
+for b in list(bad):
+    if b[0] in EXPECTED_DEVIATIONS:
+        bad.remove(b)
+        deviations.append(b + (EXPECTED_DEVIATIONS[b[0]],))
+for f in EXPECTED_DEVIATIONS:
+    if f in man and f in res and not any(d[0] == f for d in deviations):
+        bad.append((f, man[f]["kind"], man[f]["expected"], "agrees now: drop it from EXPECTED_DEVIATIONS"))
 print("expected  outcome   files")
 for (e, o), n in sorted(counts.items()):
     print(f"{e:9s} {o:9s} {n:5d}")
 rss = sorted(((r["rss"], f) for f, r in res.items()), reverse=True)
 print(f"peak RSS: {rss[0][0] / 1024:.0f} MiB ({rss[0][1]}); median {rss[len(rss) // 2][0] / 1024:.0f} MiB")
+print(f"expected deviations: {len(deviations)}")
+for d in sorted(deviations):
+    print("  " + "\t".join(d))
 print(f"wrong: {len(bad)}")
 for b in sorted(bad):
     print("  " + "\t".join(b))

@@ -9,13 +9,7 @@ use crate::config::Limits;
 
 /// `read` files still refused, each with the reason; the test fails if one of them starts to
 /// read (drop it from here) or fails other than with `unsupported_layout`.
-const KNOWN_GAPS: &[&str] = &[
-    // Pages 2 and 3 are a 32-bit float data layer and a mask without PhotometricInterpretation;
-    // only page 1 is an image.
-    "pillow--no_rows_per_strip.tif",
-    // Tiled and planar: tiff 0.11.3 asserts on the second plane's tiles (caught, refused).
-    "pillow--tiff_tiled_planar_16bit_RGBa.tiff",
-];
+const KNOWN_GAPS: &[&str] = &[];
 
 #[test]
 fn peer_raster_files_read_or_refuse_as_listed() {

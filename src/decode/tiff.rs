@@ -6,6 +6,7 @@
 mod ccitt;
 mod patch;
 mod samples;
+mod tiles;
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ fn decoder(data: Arc<[u8]>, limits: &Limits) -> Result<Dec, TiffError> {
 impl TiffPages {
     pub(super) fn open(data: Arc<[u8]>, limits: &Limits) -> Result<Self, DecodeError> {
         let data = patch::tiles_under_strip_tags(&data).map_or(data, Arc::from);
+        let data = patch::missing_photometric(&data).map_or(data, Arc::from);
         let dec = decoder(data.clone(), limits).map_err(|e| map_err(0, limits, e))?;
         Ok(Self {
             dec,
@@ -189,15 +191,33 @@ fn read_samples(
         Some([2, ..]) => Some(false),
         _ => None,
     };
-    let mut pixels = DecodingResult::U8(Vec::new());
-    let layout = dec.read_image_to_buffer(&mut pixels).map_err(err)?;
-    if pixels.as_buffer(0).as_bytes().len() < layout.complete_len {
-        // The crate falls back to the first plane when all of them exceed its limit.
-        return Err(DecodeError::OutOfMemoryLimit {
-            page: index,
-            limit: limits.max_decode_alloc_bytes,
-        });
-    }
+    let too_large = DecodeError::OutOfMemoryLimit {
+        page: index,
+        limit: limits.max_decode_alloc_bytes,
+    };
+    let (bits, planes) = (color.bit_depth(), color.num_samples());
+    let tiled = dec.get_chunk_type() == tiff::decoder::ChunkType::Tile;
+    let pixels = if planar && tiled && planes > 1 {
+        // The crate misplaces the later planes' tiles (see `tiles`).
+        let max = limits.max_decode_alloc_bytes;
+        tiles::read_planes(dec, (width, height), bits, planes, max).map_err(|e| match e {
+            tiles::Error::Tiff(e) => err(e),
+            tiles::Error::TooLarge => too_large,
+            tiles::Error::Unsupported(d) => DecodeError::UnsupportedLayout {
+                format: NAME,
+                detail: format!("page {index}: {d}"),
+            },
+            tiles::Error::Corrupt(d) => corrupt(index, d),
+        })?
+    } else {
+        let mut pixels = DecodingResult::U8(Vec::new());
+        let layout = dec.read_image_to_buffer(&mut pixels).map_err(err)?;
+        if pixels.as_buffer(0).as_bytes().len() < layout.complete_len {
+            // The crate falls back to the first plane when all of them exceed its limit.
+            return Err(too_large);
+        }
+        pixels
+    };
     let l = samples::Layout {
         width,
         height,

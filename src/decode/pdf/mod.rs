@@ -14,6 +14,7 @@ mod layout;
 mod original;
 mod render;
 mod text;
+mod xref_chain;
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -62,6 +63,12 @@ impl PdfPages {
             lopdf::Error::InvalidPassword => password_protected("a password is needed".into()),
             e => corrupt(e.to_string()),
         })?;
+        // lopdf ends a looping /Prev chain and reads on; we refuse it (see `xref_chain`).
+        if xref_chain::prev_chain_loops(&data) {
+            return Err(corrupt(
+                "the cross-reference sections' /Prev chain loops back on itself".into(),
+            ));
+        }
         // lopdf tries the empty user password itself: a file encrypted with an owner password
         // only (print/copy restrictions) is decrypted and read. One that needs a user password
         // loads with no objects and no decryption state.

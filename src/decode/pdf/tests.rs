@@ -600,3 +600,58 @@ fn jpeg_2000_scans_decode() {
         assert!(dark > 0.001 && dark < 0.9, "{name}: ink share {dark}");
     }
 }
+
+/// A one-scan PDF updated incrementally by an empty section whose `/Prev` is the original
+/// section; with `looping`, the original's trailer names the update as its `/Prev` in turn.
+fn updated(looping: bool) -> Arc<[u8]> {
+    let base = pdf(vec![(Some(gray_flate(10, 10, |x, _| (x * 20) as u8)), 0)]);
+    let at = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).rposition(|w| w == needle);
+    let tail = at(&base, b"startxref").unwrap();
+    let start = String::from_utf8_lossy(&base[tail + 9..]);
+    let start: usize = start.split_whitespace().next().unwrap().parse().unwrap();
+    let trailer = at(&base, b"trailer").unwrap();
+    let trailer = trailer + at(&base[trailer..], b"<<").unwrap() + 2;
+    let mut out = base[..trailer].to_vec();
+    // The update's offset, once the original's trailer holds a fixed-width /Prev.
+    let update = base.len() + if looping { 18 } else { 0 };
+    if looping {
+        out.extend_from_slice(format!(" /Prev {update:010} ").as_bytes());
+    }
+    out.extend_from_slice(&base[trailer..]);
+    assert_eq!(out.len(), update);
+    out.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 20 /Root 1 0 R /Prev {start} >>\n\
+             startxref\n{update}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out.into()
+}
+
+#[test]
+fn a_prev_chain_that_loops_is_corrupt_and_a_straight_update_reads() {
+    let l = Limits::default();
+    let straight = open_all(updated(false), &l).unwrap();
+    assert_eq!(straight.pages.len(), 1);
+    // lopdf reads the looping file (it stops at the repeat): the refusal is ours.
+    assert!(lopdf::Document::load_mem(&updated(true)).is_ok());
+    let err = open_all(updated(true), &l).unwrap_err();
+    assert_eq!(err.code(), "corrupt_file", "{err}");
+    // Pillow's trailer_loop.pdf: 1646 → 1394 → 1163 → 1394.
+    if let Some(data) = peer("pillow--trailer_loop.pdf") {
+        let err = open_all(data, &l).unwrap_err();
+        assert_eq!(err.code(), "corrupt_file", "{err}");
+    }
+}
+
+#[test]
+fn the_peer_owner_password_only_file_is_read_a_deliberate_deviation_from_the_manifest() {
+    // The manifest says `refuse` (OCRmyPDF refuses any encrypted input); a file that opens
+    // without a password is read by design. benches/peer.sh lists it as an expected deviation.
+    let Some(data) = peer("ocrmypdf--encrypted_algo4.pdf") else {
+        return;
+    };
+    let d = open_all(data, &Limits::default()).unwrap();
+    assert!(!d.pages.is_empty());
+}

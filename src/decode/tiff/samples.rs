@@ -1,7 +1,7 @@
 //! Decoded TIFF samples → the 8-bit gray or RGB page the pipeline works on: 16-bit samples to
-//! 8-bit, planes interleaved, 2/4-bit gray scaled, palettes expanded, YCbCr and CMYK to RGB and
-//! alpha flattened onto white paper. The `tiff` crate hands over raw samples and leaves all of
-//! this to the caller.
+//! 8-bit, floating-point samples scaled (see [`floats_to_u8`]), planes interleaved, 2/4-bit gray
+//! scaled, palettes expanded, YCbCr and CMYK to RGB and alpha flattened onto white paper. The
+//! `tiff` crate hands over raw samples and leaves all of this to the caller.
 
 use image::{DynamicImage, GrayImage, RgbImage};
 use tiff::ColorType;
@@ -116,6 +116,9 @@ fn to_u8(
     let v: Vec<u8> = match (pixels, bits) {
         (DecodingResult::U8(v), 8) => v,
         (DecodingResult::U16(v), 16) => v.into_iter().map(|s| (s >> 8) as u8).collect(),
+        (DecodingResult::F16(v), 16) => floats_to_u8(v.iter().map(|s| s.to_f64())),
+        (DecodingResult::F32(v), 32) => floats_to_u8(v.iter().map(|&s| f64::from(s))),
+        (DecodingResult::F64(v), 64) => floats_to_u8(v.iter().copied()),
         (DecodingResult::U8(v), 1 | 2 | 4) if per_plane == 1 => {
             // Each plane is rows of packed samples, every row starting on a byte.
             let row_bytes = (w as usize * usize::from(bits)).div_ceil(8);
@@ -151,6 +154,33 @@ fn to_u8(
         }
     }
     Ok(out)
+}
+
+/// Floating-point samples (SampleFormat=3) as bytes. Data within 0–1 is an intensity, the usual
+/// convention for float images, and keeps its look (a faint page stays faint). Anything else is a
+/// measurement layer (a beam profile, a height map) with no fixed white: it is stretched from its
+/// smallest to its largest value, as scientific viewers show it; a clamp to 0–1 or to 0–255 (what
+/// Pillow does) would show such a layer as nearly all black or all white. NaN and infinities,
+/// which have no place on that scale, become black; a constant layer outside 0–1 is blank.
+fn floats_to_u8(samples: impl Iterator<Item = f64> + Clone) -> Vec<u8> {
+    let (lo, hi) = samples
+        .clone()
+        .filter(|s| s.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+            (lo.min(s), hi.max(s))
+        });
+    let (lo, range) = if lo > hi || (lo >= 0.0 && hi <= 1.0) {
+        (0.0, 1.0)
+    } else {
+        (lo, hi - lo)
+    };
+    samples
+        .map(|s| match s {
+            s if !s.is_finite() => 0,
+            _ if range <= 0.0 => 255,
+            s => ((s - lo) / range * 255.0).round().clamp(0.0, 255.0) as u8,
+        })
+        .collect()
 }
 
 /// ITU-R BT.601 full range, as JPEG (and libtiff's JPEGCOLORMODE_RGB) uses.
@@ -204,6 +234,38 @@ mod tests {
         };
         let (img, _) = to_image(&l, DecodingResult::U8(vec![0, 0, 0, 255])).unwrap();
         assert_eq!(img.to_luma8().into_raw(), vec![255, 0]);
+    }
+
+    #[test]
+    fn floats_within_zero_one_keep_their_scale_others_are_stretched() {
+        let gray = |pixels| {
+            let l = Layout {
+                width: 4,
+                ..layout(ColorType::Gray(32))
+            };
+            to_image(&l, DecodingResult::F32(pixels))
+                .unwrap()
+                .0
+                .to_luma8()
+                .into_raw()
+        };
+        assert_eq!(gray(vec![0.0, 0.5, 0.8, 1.0]), vec![0, 128, 204, 255]);
+        // A measurement layer from −0.2 to 4.2: its own range spans black to white.
+        assert_eq!(gray(vec![-0.2, 1.0, 2.0, 4.2]), vec![0, 70, 128, 255]);
+        assert_eq!(
+            gray(vec![f32::NAN, 0.0, f32::INFINITY, 1.0]),
+            vec![0, 0, 0, 255]
+        );
+        assert_eq!(gray(vec![7.0; 4]), vec![255; 4]);
+        let l = Layout {
+            planar: true,
+            ..layout(ColorType::RGB(64))
+        };
+        let rgb = to_image(&l, DecodingResult::F64(vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0]));
+        assert_eq!(
+            rgb.unwrap().0.to_rgb8().into_raw(),
+            vec![0, 0, 255, 255, 0, 0]
+        );
     }
 
     #[test]

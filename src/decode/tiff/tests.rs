@@ -63,7 +63,7 @@ const RATIONAL: u16 = 5;
 
 /// A little-endian TIFF with one page: `tags` as (tag, values), SHORT unless the tag needs LONG
 /// or RATIONAL (pairs), and `chunks` stored as strips or, when `tiled`, tiles.
-fn write_tiff(tags: &[(u16, &[u32])], chunks: &[Vec<u8>], tiled: bool) -> Vec<u8> {
+pub(super) fn write_tiff(tags: &[(u16, &[u32])], chunks: &[Vec<u8>], tiled: bool) -> Vec<u8> {
     let mut out = b"II*\0\0\0\0\0".to_vec();
     let mut offsets = Vec::new();
     for c in chunks {
@@ -120,7 +120,7 @@ fn write_tiff(tags: &[(u16, &[u32])], chunks: &[Vec<u8>], tiled: bool) -> Vec<u8
     out
 }
 
-fn one_page(bytes: Vec<u8>) -> DecodedPage {
+pub(super) fn one_page(bytes: Vec<u8>) -> DecodedPage {
     let mut doc: Decoded = decode_file(Arc::from(bytes), &Limits::default()).unwrap();
     assert_eq!(doc.pages.len(), 1);
     doc.pages.remove(0)
@@ -472,3 +472,6 @@ fn group4_lsb_first() {
     let page = one_page(fax_tiff(4, 0, 1, 3, g4));
     assert_eq!(page.image.to_luma8().into_raw(), expected(3));
 }
+
+// Layouts first met in other projects' test files.
+mod peer_layouts;
