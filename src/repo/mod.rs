@@ -7,12 +7,14 @@ pub mod postgres;
 mod review;
 mod review_sql;
 mod rows;
+mod sessions;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use fields::{FieldRecord, FieldRepo};
 pub use review::*;
+pub use sessions::{SessionInfo, SessionRepo};
 
 use std::sync::Arc;
 
@@ -223,7 +225,7 @@ pub struct Processed<'a> {
 /// Everything the service needs from its database.
 #[async_trait]
 pub trait Repo:
-    UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo + ReviewRepo
+    UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo + ReviewRepo + SessionRepo
 {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -5,6 +5,7 @@
 mod fields;
 pub(crate) mod queue;
 mod review;
+mod sessions;
 
 use std::io::Write;
 use std::ops::Deref;
