@@ -29,12 +29,29 @@ pub struct ReviewConfig {
     /// A claim lasts this long unless renewed (the review screen renews it while open); an
     /// abandoned dossier goes back to the queue after it.
     pub claim_secs: u64,
+    /// A web review session with no request for this long ends (the clerk logs in again).
+    pub session_idle_secs: u64,
+    /// A web review session ends this long after login, however active.
+    pub session_max_secs: u64,
+    /// Marks the session cookie `Secure` (sent over HTTPS only). Off by default because the
+    /// embedded default serves plain HTTP on the commune's LAN, where a `Secure` cookie would
+    /// never come back; turn it on whenever the UI is reached through HTTPS (a TLS proxy).
+    pub cookie_secure: bool,
+    /// This many failed logins for one username within `lockout_secs` refuse further attempts
+    /// (even with the right password) until the oldest of them is that old.
+    pub max_failed_logins: u32,
+    pub lockout_secs: u64,
 }
 
 impl Default for ReviewConfig {
     fn default() -> Self {
         Self {
             claim_secs: 15 * 60,
+            session_idle_secs: 30 * 60,
+            session_max_secs: 12 * 3600,
+            cookie_secure: false,
+            max_failed_logins: 5,
+            lockout_secs: 15 * 60,
         }
     }
 }
@@ -693,6 +710,19 @@ impl Config {
         if self.review.claim_secs < 30 {
             errs.push("review.claim_secs must be at least 30".to_string());
         }
+        let r = &self.review;
+        if r.session_idle_secs < 60 {
+            errs.push("review.session_idle_secs must be at least 60".to_string());
+        }
+        if r.session_max_secs < r.session_idle_secs {
+            errs.push("review.session_max_secs must be at least review.session_idle_secs".into());
+        }
+        if r.max_failed_logins == 0 {
+            errs.push("review.max_failed_logins must be > 0".to_string());
+        }
+        if r.lockout_secs < 1 {
+            errs.push("review.lockout_secs must be > 0".to_string());
+        }
         if l.max_file_bytes == 0 {
             errs.push("limits.max_file_bytes must be > 0".to_string());
         }
@@ -936,6 +966,26 @@ mod tests {
             panic!("wrong error")
         };
         assert_eq!(errs.len(), 3, "{errs:?}");
+    }
+
+    #[test]
+    fn session_settings_are_validated() {
+        let r = ReviewConfig::default();
+        assert_eq!(
+            (r.session_idle_secs, r.session_max_secs, r.cookie_secure),
+            (1800, 43_200, false)
+        );
+        assert_eq!((r.max_failed_logins, r.lockout_secs), (5, 900));
+        let mut c = Config::default();
+        c.review.session_idle_secs = 10;
+        c.review.session_max_secs = 5;
+        c.review.max_failed_logins = 0;
+        c.review.lockout_secs = 0;
+        let ConfigError::Invalid(errs) = c.validate().unwrap_err() else {
+            panic!("wrong error")
+        };
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(errs.iter().all(|e| e.starts_with("review.")), "{errs:?}");
     }
 
     #[test]
