@@ -2,7 +2,8 @@
 //!
 //! Module dependencies point one way: `config` ← `decode` ← `normalize` ← `ocr` ← `render`
 //! ← `pipeline`. The service adds `domain` ← `store`, `repo` ← `queue` (uses `pipeline`) ←
-//! `intake` ← `service` (wiring). The CLI in `main.rs` talks to `pipeline`, `config` and `service`.
+//! `intake` ← `service` (wiring); `web` (the clerks' pages) builds on `intake` and is merged
+//! into its router. The CLI in `main.rs` talks to `pipeline`, `config` and `service`.
 
 pub mod config;
 pub mod decode;
@@ -19,3 +20,4 @@ pub mod repo;
 pub mod service;
 pub mod store;
 pub mod text;
+pub mod web;

@@ -15,6 +15,9 @@ pub enum AppError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A state-changing request with the session cookie but without its CSRF token.
+    #[error("the request does not carry the session's CSRF token (X-CSRF-Token)")]
+    CsrfFailed,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -69,7 +72,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::CsrfFailed => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::Multipart(_) | AppError::NoFiles => {
                 StatusCode::BAD_REQUEST
@@ -97,6 +100,7 @@ impl AppError {
         match self {
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
+            AppError::CsrfFailed => "csrf_failed",
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest(_) => "bad_request",
             AppError::InvalidValue(_) => "invalid_value",

@@ -14,6 +14,7 @@
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
 //! | `GET /healthz`, `/readyz`, `/metrics` | liveness, readiness (DB + store), Prometheus |
+//! | `/review/…` | the clerks' web UI ([`crate::web`]); its session cookie also works here |
 
 pub mod auth;
 mod dossiers;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/dossiers/{code}/attachments/{id}/pdf",
             get(dossiers::pdf),
         )
+        .merge(crate::web::routes())
         .fallback(|| async { AppError::NotFound("route") })
         // Every 503 (database or store unreachable) tells clients when to come back.
         .layer(middleware::map_response(move |mut r: Response| {

@@ -1,0 +1,151 @@
+//! The clerks' web review UI (server-rendered HTML, Vietnamese). Pages need a login session
+//! ([`session::ClerkSession`], cookie `motcua_session`); station and citizen tokens never open
+//! them. Every state-changing form carries the session's CSRF token; the login form a
+//! pre-session one (double submit), so a foreign site cannot log a clerk in either.
+//!
+//! | route | |
+//! | --- | --- |
+//! | `GET`/`POST /review/login` | the login form; argon2 check, lockout after repeated failures |
+//! | `POST /review/logout` | ends the session (CSRF-checked) |
+//! | `GET /review/` | the clerk's start page |
+//!
+//! HTML is written with `maud`: compile-time templates, every interpolated value escaped.
+
+mod login;
+pub mod session;
+#[cfg(test)]
+mod tests;
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, SET_COOKIE, X_FRAME_OPTIONS};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use crate::domain::now_millis;
+use crate::intake::AppState;
+use session::{ClerkSession, LOGIN_PATH, SessionRejection, clear_session_cookie, csrf_ok};
+
+/// The web UI's routes, merged into [`crate::intake::router`].
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(LOGIN_PATH, get(login::form).post(login::submit))
+        .route("/review/logout", post(logout))
+        .route("/review", get(|| async { Redirect::permanent("/review/") }))
+        .route("/review/", get(home))
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
+main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;\
+box-shadow:0 1px 4px #0002}label{display:block;margin-top:1rem}input{width:100%;\
+box-sizing:border-box;padding:.5rem;font-size:1rem}button{margin-top:1.5rem;padding:.6rem 1.2rem;\
+font-size:1rem}.error{color:#a11;background:#fdecec;padding:.6rem;border-radius:4px}";
+
+/// A whole page.
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+}
+
+/// A page response: never cached (it shows who is logged in), never framed (clickjacking).
+fn page(status: StatusCode, markup: Markup) -> Response {
+    let mut r = (status, markup).into_response();
+    let h = r.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    r
+}
+
+/// A hidden `csrf` field and the form it belongs to.
+fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A form carrying only the CSRF token (logout).
+#[derive(Debug, Default, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// Placeholder start page: who is logged in, and the logout button.
+async fn home(session: ClerkSession) -> Response {
+    let body = html! {
+        meta name="csrf-token" content=(session.csrf);
+        h1 { "Trạm kiểm tra hồ sơ" }
+        p { "Xin chào, " strong { (session.username) } }
+        form method="post" action="/review/logout" {
+            (csrf_field(&session.csrf))
+            button type="submit" { "Đăng xuất" }
+        }
+    };
+    page(StatusCode::OK, layout("Trạm kiểm tra hồ sơ", body))
+}
+
+async fn logout(
+    State(st): State<AppState>,
+    session: Result<ClerkSession, SessionRejection>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let secure = st.cfg.review.cookie_secure;
+    let session = match session {
+        Ok(s) => s,
+        // Already ended (expired, or another tab): just forget the cookie.
+        Err(SessionRejection::Login) => {
+            return (
+                [(SET_COOKIE, clear_session_cookie(secure))],
+                Redirect::to(LOGIN_PATH),
+            )
+                .into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    let sent = form.ok().and_then(|Form(f)| f.csrf);
+    if !csrf_ok(&session, &headers, sent.as_deref()) {
+        return forbidden_page();
+    }
+    if let Err(e) = st
+        .repo
+        .delete_session(&session.token_sha256, "logout", now_millis())
+        .await
+    {
+        return crate::intake::AppError::from(e).into_response();
+    }
+    (
+        [(SET_COOKIE, clear_session_cookie(secure))],
+        Redirect::to(LOGIN_PATH),
+    )
+        .into_response()
+}
+
+/// 403 for a form without the right CSRF token.
+fn forbidden_page() -> Response {
+    let body = html! {
+        h1 { "Yêu cầu không hợp lệ" }
+        p class="error" { "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại." }
+        p { a href="/review/" { "Quay lại" } }
+    };
+    page(StatusCode::FORBIDDEN, layout("Yêu cầu không hợp lệ", body))
+}
