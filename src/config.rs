@@ -711,8 +711,8 @@ impl Config {
             errs.push("review.claim_secs must be at least 30".to_string());
         }
         let r = &self.review;
-        if r.session_idle_secs < 60 {
-            errs.push("review.session_idle_secs must be at least 60".to_string());
+        if r.session_idle_secs < 10 {
+            errs.push("review.session_idle_secs must be at least 10".to_string());
         }
         if r.session_max_secs < r.session_idle_secs {
             errs.push("review.session_max_secs must be at least review.session_idle_secs".into());

@@ -258,3 +258,105 @@ async fn a_clerk_takes_reviews_and_approves_a_dossier() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_citizen_sees_the_state_and_the_reason_but_no_personal_data() {
+    use crate::domain::{Actor, DossierSource};
+    use crate::repo::NewDossier;
+
+    let f = fixture(Config::default()).await;
+    let repo = f.state.repo.clone();
+    let unit = repo.unit_by_code("XA").await.unwrap().unwrap();
+    let token = auth::new_token(auth::CITIZEN_PREFIX);
+    let d = repo
+        .create_dossier(
+            NewDossier {
+                code: "XA-CITIZEN1",
+                unit: unit.id,
+                procedure: "dang_ky_khai_sinh",
+                source: DossierSource::Portal,
+                citizen_token_sha256: Some(&auth::token_hash(&token)),
+            },
+            &Actor::Anonymous,
+        )
+        .await
+        .unwrap();
+    let status = |token: String| {
+        let f = &f;
+        async move {
+            let req = Request::post("/status/XA-CITIZEN1")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("token={token}")))
+                .unwrap();
+            let r = router(f.state.clone()).oneshot(req).await.unwrap();
+            let s = r.status();
+            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+            (s, String::from_utf8(b.to_vec()).unwrap())
+        }
+    };
+    let (s, page) = status(auth::new_token(auth::CITIZEN_PREFIX)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(page.contains("không đúng"));
+    let (s, page) = status(token.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Đang tiếp nhận"), "{page}");
+
+    // Processed, reviewed and returned with a reason: the citizen reads the reason, not the data.
+    let file = crate::domain::NewAttachment {
+        filename: Some("cccd.png".into()),
+        original_key: format!("originals/ab/{:064x}", 1),
+        sha256: format!("{:064x}", 1),
+        bytes: 1,
+        media_type: "image/png".into(),
+    };
+    let job = |a: crate::domain::AttachmentId| crate::repo::NewJob {
+        kind: "process_attachment",
+        payload: format!("{{\"attachment_id\":{a}}}"),
+    };
+    repo.add_attachments(&d, &[file], &job, &Actor::Anonymous)
+        .await
+        .unwrap();
+    let fields = [field("name", "ĐINH MINH OANH", ValidationStatus::Valid)];
+    let t = crate::domain::now_millis();
+    let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let done = crate::repo::Processed {
+        pages: &[],
+        pdf_key: "k",
+        fields: &fields,
+    };
+    repo.complete_attachment(j.id, "w", j.attachment_id.unwrap(), &done)
+        .await
+        .unwrap();
+    let c = repo
+        .create_clerk(unit.id, "lan", ClerkRole::Clerk, "x")
+        .await
+        .unwrap();
+    let clerk = crate::repo::ClerkRef {
+        id: c.id,
+        unit: unit.id,
+    };
+    let got = repo
+        .claim_next(clerk, t, t + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, d.id);
+    repo.decide(
+        &d,
+        clerk,
+        crate::domain::workflow::Event::Return,
+        Some("thiếu bản sao giấy chứng sinh"),
+        t,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (s, page) = status(token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Yêu cầu bổ sung"), "{page}");
+    assert!(page.contains("thiếu bản sao giấy chứng sinh"), "{page}");
+    assert!(
+        !page.contains("OANH"),
+        "no field value on the citizen's page"
+    );
+}

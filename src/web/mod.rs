@@ -7,12 +7,25 @@
 //! | --- | --- |
 //! | `GET`/`POST /review/login` | the login form; argon2 check, lockout after repeated failures |
 //! | `POST /review/logout` | ends the session (CSRF-checked) |
-//! | `GET /review/` | the clerk's start page |
+//! | `GET /review/` | inbox: the unit's dossiers oldest first, counts, filters |
+//! | `POST /review/next` | take the next dossier and open it |
+//! | `GET /review/dossiers/{code}` | the review screen (takes the claim when free) |
+//! | `GET /review/dossiers/{code}/pages/{attachment}/{page}?w=` | page preview (JPEG, ETag) |
+//! | `GET`, `POST /status/{code}` | the citizen's status page (upload token in a form) |
+//!
+//! Every change a clerk makes on the review screen goes through the same JSON API as other
+//! clients (`assets/review.js`, with the session cookie and `X-CSRF-Token`).
 //!
 //! HTML is written with `maud`: compile-time templates, every interpolated value escaped.
 
+mod assets;
+mod inbox;
+mod layout;
 mod login;
+mod preview;
+mod screen;
 pub mod session;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -36,7 +49,42 @@ pub fn routes() -> Router<AppState> {
         .route(LOGIN_PATH, get(login::form).post(login::submit))
         .route("/review/logout", post(logout))
         .route("/review", get(|| async { Redirect::permanent("/review/") }))
-        .route("/review/", get(home))
+        .route("/review/", get(inbox::inbox))
+        .route("/review/next", post(inbox::take_next))
+        .route("/review/dossiers/{code}", get(screen::screen))
+        .route(
+            "/review/dossiers/{code}/pages/{att}/{idx}",
+            get(preview::page_preview),
+        )
+        .route("/status/{code}", get(status::ask).post(status::show))
+        .route(assets::CSS_PATH, get(assets::css))
+        .route(assets::JS_PATH, get(assets::js))
+        .layer(axum::middleware::map_response(harden))
+}
+
+/// Every HTML page: never cached (it shows who is logged in and what they may see), never framed
+/// (clickjacking), and only our own script, styles and images. Pages that set their own policy
+/// keep it; assets and previews keep their caching.
+async fn harden(mut r: Response) -> Response {
+    let html = r
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html {
+        let h = r.headers_mut();
+        h.entry(CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        h.entry(X_FRAME_OPTIONS)
+            .or_insert(HeaderValue::from_static("DENY"));
+        // Inline style attributes place the field boxes; no inline script runs.
+        h.entry(CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'",
+            ));
+    }
+    r
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2430}\
@@ -87,20 +135,6 @@ fn csrf_field(token: &str) -> Markup {
 pub struct CsrfForm {
     #[serde(default)]
     pub csrf: Option<String>,
-}
-
-/// Placeholder start page: who is logged in, and the logout button.
-async fn home(session: ClerkSession) -> Response {
-    let body = html! {
-        meta name="csrf-token" content=(session.csrf);
-        h1 { "Trạm kiểm tra hồ sơ" }
-        p { "Xin chào, " strong { (session.username) } }
-        form method="post" action="/review/logout" {
-            (csrf_field(&session.csrf))
-            button type="submit" { "Đăng xuất" }
-        }
-    };
-    page(StatusCode::OK, layout("Trạm kiểm tra hồ sơ", body))
 }
 
 async fn logout(

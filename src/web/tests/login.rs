@@ -50,7 +50,7 @@ async fn login_sets_a_strict_http_only_session_cookie_and_opens_the_start_page()
 
     let page = f.get_page("/review/", &token).await;
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(body(page).await.contains("Xin chào, <strong>an</strong>"));
+    assert!(body(page).await.contains("Cán bộ: <strong>an</strong>"));
 
     let mut cfg = Config::default();
     cfg.review.cookie_secure = true;

@@ -1,0 +1,287 @@
+//! The review screen: the page on one side (thumbnails, zoom, turn the view, the boxes of the
+//! fields), the fields on the other, grouped as the model names them (`child.name` → child),
+//! with confidence, validation and the review flags; the decision buttons and the history.
+//! Opening a dossier takes its claim when nobody holds it; someone else's claim makes the
+//! screen read-only and says whose it is. Everything the clerk does goes through the JSON API
+//! (`review.js`).
+
+use axum::extract::{Path, State};
+use maud::{Markup, html};
+use serde_json::json;
+
+use super::layout::{clock, json_attr, page, state_label};
+use super::session::ClerkSession;
+use crate::domain::workflow::DossierState;
+use crate::domain::{ValidationStatus, now_millis};
+use crate::extract::model::Model;
+use crate::intake::{AppError, AppState};
+use crate::repo::{AttachmentView, ClaimOutcome, FieldRecord, FlagView};
+
+/// Vietnamese names of the field groups the models use.
+fn group_title(prefix: &str) -> &str {
+    match prefix {
+        "requester" => "Người yêu cầu",
+        "child" => "Người được khai sinh",
+        "mother" => "Mẹ",
+        "father" => "Cha",
+        "husband" => "Chồng",
+        "wife" => "Vợ",
+        "" => "Thông tin",
+        other => other,
+    }
+}
+
+/// The field's label as printed on the form: its first anchor, without the English half and
+/// the colon ("Họ và tên / Full name:" → "Họ và tên").
+fn label(model: Option<&Model>, name: &str) -> String {
+    model
+        .and_then(|m| m.fields.iter().find(|f| f.name == name))
+        .and_then(|f| f.anchors.first())
+        .map(|a| {
+            a.split('/')
+                .next()
+                .unwrap_or(a)
+                .trim()
+                .trim_end_matches(':')
+                .trim()
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Low confidence, invalid, or nobody confirmed it yet while it is not proven valid.
+fn needs_attention(r: &FieldRecord, threshold: f32) -> bool {
+    r.confirmed_by.is_none()
+        && (r.field.value.is_none()
+            || r.field.validation.status != ValidationStatus::Valid
+            || r.field.confidence < threshold)
+}
+
+pub async fn screen(
+    State(st): State<AppState>,
+    session: ClerkSession,
+    Path(code): Path<String>,
+) -> Result<Markup, AppError> {
+    let d = st
+        .repo
+        .dossier_by_code(&code)
+        .await?
+        .filter(|d| d.unit_id == session.clerk.unit)
+        .ok_or(AppError::NotFound("dossier"))?;
+    let now = now_millis();
+    let until = now + st.cfg.review.claim_secs as i64 * 1000;
+    let state = DossierState::parse(&d.status);
+    // Opening a dossier waiting for review takes it; one already ours is renewed.
+    let holder = match state {
+        Some(DossierState::NeedsReview | DossierState::InReview) => {
+            match st.repo.claim_dossier(&d, session.clerk, now, until).await? {
+                ClaimOutcome::Claimed(_) => None,
+                ClaimOutcome::HeldBy(h) => Some(h),
+                ClaimOutcome::NotAllowed(_) => None,
+            }
+        }
+        _ => None,
+    };
+    let d = st
+        .repo
+        .dossier_by_code(&code)
+        .await?
+        .ok_or(AppError::NotFound("dossier"))?;
+    let mine = holder.is_none() && d.status == DossierState::InReview.as_str();
+    let views = st.repo.attachment_views(d.id).await?;
+    let fields = st.repo.dossier_fields(d.id).await?;
+    let flags = st.repo.flag_views(d.id).await?;
+    let models = st.defs.extractor.models();
+    let state = DossierState::parse(&d.status);
+    let state_text = state.map_or_else(|| d.status.clone(), |s| state_label(s).to_string());
+    let config = json!({
+        "code": d.code,
+        "editable": mine,
+        "renewSecs": (st.cfg.review.claim_secs / 3).max(10),
+    });
+    let body = html! {
+        div #review data-config=(json_attr(&config)) {
+            div.bar {
+                h1 { "Hồ sơ " (d.code) }
+                span.state data-state=(d.status) { (state_text) }
+                a href="/review/" { "← Hộp hồ sơ" }
+            }
+            @if let Some(h) = &holder {
+                p.readonly role="status" {
+                    "Hồ sơ đang được " strong { (h.username) } " kiểm tra đến " (clock(h.until)) ". Chỉ xem."
+                }
+            } @else if !mine {
+                p.readonly role="status" { "Hồ sơ " (state_text.to_lowercase()) ". Chỉ xem." }
+            }
+            div.panes {
+                section.viewer aria-label="Trang" { (viewer(&d.code, &views, &fields)) }
+                section.fields aria-label="Trường thông tin" {
+                    (field_list(&views, &fields, &flags, models, mine))
+                    (decisions(mine))
+                    details #history {
+                        summary { "Lịch sử" }
+                        ol #history-list {}
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(
+        &format!("Hồ sơ {}", d.code),
+        &session.username,
+        &session.csrf,
+        body,
+    ))
+}
+
+fn viewer(code: &str, views: &[AttachmentView], fields: &[FieldRecord]) -> Markup {
+    html! {
+        div.tools {
+            button type="button" data-act="zoom-out" title="Thu nhỏ" { "−" }
+            button type="button" data-act="zoom-in" title="Phóng to" { "+" }
+            button type="button" data-act="rotate" title="Xoay trang" { "⟳" }
+        }
+        div.thumbs {
+            @for v in views { @for p in &v.pages {
+                button.thumb type="button" data-page={ (v.attachment.id) "-" (p.index) } {
+                    img loading="lazy" alt={ "Trang " (p.index + 1) }
+                        src={ "/review/dossiers/" (code) "/pages/" (v.attachment.id) "/" (p.index) "?w=160" };
+                }
+            } }
+        }
+        div.stage {
+            @for (n, v) in views.iter().enumerate() { @for p in &v.pages {
+                figure.page hidden[n > 0 || p.index > 0] data-page={ (v.attachment.id) "-" (p.index) }
+                    data-full={ "/review/dossiers/" (code) "/pages/" (v.attachment.id) "/" (p.index) "?w=2400" } {
+                    div.sheet {
+                        img alt={ "Trang " (p.index + 1) " của " (v.attachment.filename.as_deref().unwrap_or("tệp")) }
+                            src={ "/review/dossiers/" (code) "/pages/" (v.attachment.id) "/" (p.index) "?w=1200" };
+                        @for f in fields.iter().filter(|f| f.attachment == v.attachment.id && f.field.page == p.index as usize) {
+                            @if let Some(b) = f.field.bbox {
+                                // Percentages of the page: right at any zoom.
+                                div.box data-field=(f.id) style={
+                                    "left:" (pct(b.x0, p.width)) "%;top:" (pct(b.y0, p.height))
+                                    "%;width:" (pct(b.width(), p.width)) "%;height:" (pct(b.height(), p.height)) "%"
+                                } {}
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+fn pct(v: u32, of: u32) -> String {
+    format!("{:.3}", f64::from(v) * 100.0 / f64::from(of.max(1)))
+}
+
+fn field_list(
+    views: &[AttachmentView],
+    fields: &[FieldRecord],
+    flags: &[FlagView],
+    models: &[Model],
+    editable: bool,
+) -> Markup {
+    html! {
+        @if !flags.is_empty() {
+            div.flags {
+                h2 { "Cần đối chiếu" }
+                @for f in flags {
+                    div.flag.dismissed[f.dismissed.is_some()] data-flag=(json_attr(&json!(f.flag))) {
+                        p { (f.flag.message) }
+                        @if let Some(x) = &f.dismissed { p.note { "Đã bỏ qua: " (x.note) } }
+                        @else if editable {
+                            label { "Ghi chú khi bỏ qua " input.flag-note type="text" maxlength="2000"; }
+                        }
+                    }
+                }
+            }
+        }
+        @for v in views {
+            @let of_att: Vec<&FieldRecord> = fields.iter().filter(|f| f.attachment == v.attachment.id).collect();
+            @if !of_att.is_empty() {
+                @let model = models.iter().find(|m| m.id == of_att[0].model);
+                h2 { (model.map_or(of_att[0].model.as_str(), |m| m.title.as_str())) }
+                @let threshold = threshold(model);
+                @for g in groups(&of_att) {
+                    fieldset.group {
+                        legend { (group_title(g)) }
+                        @for f in of_att.iter().filter(|f| group_of(f) == g) {
+                            (field_row(f, model, threshold, editable))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Below this confidence (0–1) a value is shown as doubtful: the model's own bar for calling an
+/// OCR value valid (`min_valid_confidence`, in Tesseract's 0–100).
+fn threshold(model: Option<&Model>) -> f32 {
+    model.map_or(0.8, |m| m.min_valid_confidence / 100.0)
+}
+
+fn group_of(f: &FieldRecord) -> &str {
+    f.field.name.split_once('.').map_or("", |(g, _)| g)
+}
+
+/// Groups in the order their first field comes.
+fn groups<'a>(fields: &[&'a FieldRecord]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for f in fields {
+        let g = group_of(f);
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    out
+}
+
+fn field_row(f: &FieldRecord, model: Option<&Model>, threshold: f32, editable: bool) -> Markup {
+    let status = f.field.validation.status;
+    let conf = if f.field.confidence < threshold {
+        "low"
+    } else {
+        "high"
+    };
+    let attention = needs_attention(f, threshold);
+    let message = f.field.validation.notes.join("; ");
+    html! {
+        div.field.attention[attention] data-id=(f.id) data-version=(f.version)
+            data-page={ (f.attachment) "-" (f.field.page) } {
+            label for={ "f" (f.id) } { (label(model, &f.field.name)) }
+            input id={ "f" (f.id) } type="text" value=(f.field.value.as_deref().unwrap_or(""))
+                data-original=(f.field.value.as_deref().unwrap_or("")) readonly[!editable]
+                autocomplete="off" spellcheck="false";
+            span.conf.(conf) title="Độ tin cậy" { (format!("{:.0}%", f.field.confidence * 100.0)) }
+            span.status.(status.as_str()) {
+                @if f.confirmed_by.is_some() { "Đã xác nhận" }
+                @else { @match status {
+                    ValidationStatus::Valid => "Hợp lệ",
+                    ValidationStatus::Invalid => "Không hợp lệ",
+                    ValidationStatus::Unchecked => "Chưa kiểm",
+                } }
+            }
+            p.message aria-live="polite" { (message) }
+        }
+    }
+}
+
+fn decisions(editable: bool) -> Markup {
+    html! {
+        @if editable {
+            div.decide {
+                label { "Lý do (khi trả lại hoặc từ chối) " textarea #reason maxlength="2000" rows="2" {} }
+                p #decide-error.error role="alert" {}
+                button #approve type="button" title="Ctrl+Enter" { "Duyệt và mở hồ sơ tiếp theo" }
+                button #return type="button" { "Yêu cầu bổ sung" }
+                button #reject type="button" { "Từ chối" }
+                button #release type="button" { "Trả về hàng đợi" }
+            }
+            p.keys { "Phím: Enter xác nhận và sang trường cần xem tiếp · Ctrl+J trường cần xem tiếp · Ctrl+Enter duyệt" }
+        }
+    }
+}
