@@ -180,6 +180,9 @@ impl PdfPages {
                 }
                 None => true,
             },
+            Err(r) if r.broken_image => {
+                return Err(corrupt(format!("page {}: {}", index + 1, r.reason)));
+            }
             Err(r) => {
                 tracing::debug!(page = index, reason = r.reason, "text layer not used");
                 r.has_text

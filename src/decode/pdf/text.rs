@@ -57,6 +57,9 @@ pub(super) struct Rejected {
     /// The page draws text of any kind: its original content would put that text in the
     /// output PDF beside our OCR layer.
     pub has_text: bool,
+    /// An image the page draws does not decode: the page cannot be shown as it is, and reading
+    /// only its text would lose what the image holds without a word.
+    pub broken_image: bool,
 }
 
 /// One glyph on the pixel grid (y down).
@@ -77,6 +80,8 @@ struct Collector {
     bad: usize,
     invisible: usize,
     image_area: f64,
+    /// Images whose data does not decode.
+    broken_images: usize,
     overflow: bool,
     /// Glyph count and first origin of the last filled run.
     last_fill: Option<(usize, Point)>,
@@ -101,7 +106,17 @@ pub(super) fn read(
     let mut c = Collector::default();
     interpret_page(page, &mut ctx, &mut c);
     let has_text = !c.glyphs.is_empty() || c.invisible > 0 || c.bad > 0;
-    let reject = |reason| Err(Rejected { reason, has_text });
+    let broken_image = c.broken_images > 0;
+    let reject = |reason| {
+        Err(Rejected {
+            reason,
+            has_text,
+            broken_image,
+        })
+    };
+    if broken_image {
+        return reject("an image of the page does not decode");
+    }
     if has_annotation_appearances(page) {
         return reject("annotations draw on the page (form field values?)");
     }
@@ -201,6 +216,15 @@ impl<'a> Device<'a> for Collector {
             .transform
             .transform_rect_bbox(Rect::new(0.0, 0.0, w, h));
         self.image_area += r.area().abs();
+        // Decoded small (decoders that can, decode less): only whether it decodes matters here.
+        let mut ok = false;
+        match &image {
+            Image::Raster(r) => r.with_rgba(|_, _| ok = true, Some((32, 32))),
+            Image::Stencil(s) => s.with_stencil(|_, _| ok = true, Some((32, 32))),
+        }
+        if !ok {
+            self.broken_images += 1;
+        }
     }
 
     fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, mode: &DrawMode) {

@@ -367,3 +367,53 @@ fn a_copied_page_stays_within_the_memory_bound() {
     // The font, its descendant, descriptor, file and ToUnicode; never the page tree.
     assert_eq!(o.objects.len(), 5, "{:?}", o.resources);
 }
+
+#[test]
+fn a_typed_page_whose_logo_does_not_decode_is_refused_not_read_without_it() {
+    let mut pdf = Pdf::new();
+    let (catalog, tree, page_id, content, font, logo) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+        Ref::new(6),
+    );
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page_id]).count(1);
+    let mut page = pdf.page(page_id);
+    page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
+        .parent(tree)
+        .contents(content);
+    let mut res = page.resources();
+    res.fonts().pair(Name(b"F1"), font);
+    res.x_objects().pair(Name(b"Im0"), logo);
+    res.finish();
+    page.finish();
+    let mut c = pdf_writer::Content::new();
+    c.begin_text()
+        .set_font(Name(b"F1"), 14.0)
+        .next_line(72.0, 700.0);
+    c.show(Str(
+        b"Kinh gui Uy ban nhan dan xa Dong Hoa, ve viec dang ky khai sinh",
+    ));
+    c.end_text();
+    let mut bytes = c.finish().to_vec();
+    // A small letterhead logo: well under the share of the page a pasted scan would take.
+    bytes.extend_from_slice(b" q 60 0 0 60 72 760 cm /Im0 Do Q");
+    pdf.stream(content, &bytes);
+    pdf.type1_font(font).base_font(Name(b"Helvetica"));
+    // JPEG markers and then nothing a decoder can use.
+    let broken = [
+        0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00, 1, 2, 3, 4, 5, 6, 7,
+    ];
+    let mut x = pdf.image_xobject(logo, &broken);
+    x.filter(pdf_writer::Filter::DctDecode);
+    x.width(64).height(64).bits_per_component(8);
+    x.color_space().device_gray();
+    x.finish();
+    let data: Arc<[u8]> = pdf.finish().into();
+    let err = decode(data, &Limits::default()).unwrap_err();
+    assert_eq!(err.code(), "corrupt_file", "{err}");
+    assert!(err.to_string().contains("does not decode"), "{err}");
+}
