@@ -977,7 +977,7 @@ mod tests {
         );
         assert_eq!((r.max_failed_logins, r.lockout_secs), (5, 900));
         let mut c = Config::default();
-        c.review.session_idle_secs = 10;
+        c.review.session_idle_secs = 9;
         c.review.session_max_secs = 5;
         c.review.max_failed_logins = 0;
         c.review.lockout_secs = 0;
