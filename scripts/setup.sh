@@ -3,8 +3,9 @@
 # orientation models, Leptonica, clang/pkg-config for the bindings, poppler-utils and DejaVu (a
 # TrueType font the PDF text-layer tests embed) for the tests.
 set -euo pipefail
+# Arguments name more packages to install the same way (scripts/test.sh: the browser).
 pkgs=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
-      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils fonts-dejavu-core)
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils fonts-dejavu-core "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

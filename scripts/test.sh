@@ -7,19 +7,9 @@
 # `cargo test` (e.g. a test name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-command -v pdftotext >/dev/null
 # The browser tests drive Debian's Chromium over WebDriver; Noto has the Vietnamese glyphs.
-browser_pkgs=(chromium chromium-driver fonts-noto-core)
-missing=()
-for p in "${browser_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/setup.sh chromium chromium-driver fonts-noto-core
+command -v pdftotext >/dev/null
 
 echo "== SQLite + filesystem store" >&2
 env -u MOTCUA_TEST_PG_URL -u MOTCUA_TEST_S3_ENDPOINT cargo test --release "$@"

@@ -43,6 +43,13 @@ pub struct ReviewConfig {
     pub lockout_secs: u64,
 }
 
+impl ReviewConfig {
+    /// When a claim taken or renewed at `now` (ms) runs out.
+    pub fn claim_until(&self, now: i64) -> i64 {
+        now + self.claim_secs as i64 * 1000
+    }
+}
+
 impl Default for ReviewConfig {
     fn default() -> Self {
         Self {

@@ -14,7 +14,7 @@ use super::auth::Auth;
 use super::dossiers::{field_json, visible_dossier};
 use super::error::AppError;
 use crate::domain::workflow::{ALL_STATES, DossierState, Event};
-use crate::domain::{Actor, Dossier, Millis, ValidationStatus, now_millis};
+use crate::domain::{Actor, Dossier, ValidationStatus, now_millis};
 use crate::extract::crosscheck::ReviewFlag;
 use crate::repo::{ClaimOutcome, ClerkRef, FieldChange, QueueFilter, Refusal};
 
@@ -47,10 +47,6 @@ async fn own_dossier(
             e => e,
         })?;
     Ok((clerk, d))
-}
-
-fn lease(st: &AppState, now: Millis) -> Millis {
-    now + (st.cfg.review.claim_secs as Millis) * 1000
 }
 
 fn refusal(r: Refusal) -> AppError {
@@ -127,10 +123,11 @@ pub async fn take_next(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let clerk = clerk_of(&actor)?;
     let now = now_millis();
-    match st.repo.claim_next(clerk, now, lease(&st, now)).await? {
+    let until = st.cfg.review.claim_until(now);
+    match st.repo.claim_next(clerk, now, until).await? {
         Some(d) => Ok((
             StatusCode::OK,
-            Json(json!({"code": d.code, "claim_until": lease(&st, now)})),
+            Json(json!({"code": d.code, "claim_until": until})),
         )),
         None => Err(AppError::NotFound("dossier waiting for review")),
     }
@@ -146,7 +143,7 @@ pub async fn claim(
     let now = now_millis();
     match st
         .repo
-        .claim_dossier(&d, clerk, now, lease(&st, now))
+        .claim_dossier(&d, clerk, now, st.cfg.review.claim_until(now))
         .await?
     {
         ClaimOutcome::Claimed(until) => Ok(Json(json!({"code": d.code, "claim_until": until}))),

@@ -130,7 +130,7 @@ pub async fn take_next(
         return Err(AppError::CsrfFailed);
     }
     let now = now_millis();
-    let until = now + st.cfg.review.claim_secs as i64 * 1000;
+    let until = st.cfg.review.claim_until(now);
     Ok(match st.repo.claim_next(session.clerk, now, until).await? {
         Some(d) => Redirect::to(&format!("/review/dossiers/{}", d.code)).into_response(),
         None => Redirect::to("/review/?empty=1").into_response(),

@@ -63,32 +63,29 @@ pub async fn screen(
     session: ClerkSession,
     Path(code): Path<String>,
 ) -> Result<Markup, AppError> {
-    let d = st
+    let mut d = st
         .repo
         .dossier_by_code(&code)
         .await?
         .filter(|d| d.unit_id == session.clerk.unit)
         .ok_or(AppError::NotFound("dossier"))?;
     let now = now_millis();
-    let until = now + st.cfg.review.claim_secs as i64 * 1000;
-    let state = DossierState::parse(&d.status);
+    let until = st.cfg.review.claim_until(now);
     // Opening a dossier waiting for review takes it; one already ours is renewed.
-    let holder = match state {
+    let (holder, mine) = match DossierState::parse(&d.status) {
         Some(DossierState::NeedsReview | DossierState::InReview) => {
             match st.repo.claim_dossier(&d, session.clerk, now, until).await? {
-                ClaimOutcome::Claimed(_) => None,
-                ClaimOutcome::HeldBy(h) => Some(h),
-                ClaimOutcome::NotAllowed(_) => None,
+                ClaimOutcome::Claimed(_) => (None, true),
+                ClaimOutcome::HeldBy(h) => (Some(h), false),
+                ClaimOutcome::NotAllowed(_) => (None, false),
             }
         }
-        _ => None,
+        _ => (None, false),
     };
-    let d = st
-        .repo
-        .dossier_by_code(&code)
-        .await?
-        .ok_or(AppError::NotFound("dossier"))?;
-    let mine = holder.is_none() && d.status == DossierState::InReview.as_str();
+    if mine {
+        // The claim just taken (or renewed) put it in review.
+        d.status = DossierState::InReview.as_str().to_string();
+    }
     let views = st.repo.attachment_views(d.id).await?;
     let fields = st.repo.dossier_fields(d.id).await?;
     let flags = st.repo.flag_views(d.id).await?;

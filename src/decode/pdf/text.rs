@@ -62,7 +62,8 @@ pub(super) struct Rejected {
     pub broken_image: bool,
 }
 
-/// One glyph on the pixel grid (y down).
+/// One glyph on the pixel grid (y down); while words are laid out, a word grown from glyphs.
+#[derive(Clone)]
 struct Glyph {
     text: String,
     x0: f64,
@@ -294,21 +295,10 @@ impl<'a> Device<'a> for Collector {
     }
 }
 
-/// A word being built: its glyphs' text and extent.
-struct Draft {
-    text: String,
-    x0: f64,
-    x1: f64,
-    top: f64,
-    bottom: f64,
-    baseline: f64,
-    size: f64,
-}
-
 /// Glyphs → words (split at spaces and at gaps a space wide) → lines (words sharing a
 /// baseline, top to bottom, left to right) → blocks (lines apart by more than a line).
 fn layout(glyphs: &[Glyph], width: u32, height: u32) -> (Vec<Word>, Vec<Line>) {
-    let mut drafts: Vec<Draft> = Vec::new();
+    let mut drafts: Vec<Glyph> = Vec::new();
     let mut open = false;
     for g in glyphs {
         if g.text.chars().all(char::is_whitespace) {
@@ -327,19 +317,11 @@ fn layout(glyphs: &[Glyph], width: u32, height: u32) -> (Vec<Word>, Vec<Line>) {
                 continue;
             }
         }
-        drafts.push(Draft {
-            text: g.text.clone(),
-            x0: g.x0,
-            x1: g.x1,
-            top: g.top,
-            bottom: g.bottom,
-            baseline: g.baseline,
-            size: g.size,
-        });
+        drafts.push(g.clone());
         open = true;
     }
     drafts.sort_by(|a, b| a.baseline.total_cmp(&b.baseline));
-    let mut rows: Vec<Vec<Draft>> = Vec::new();
+    let mut rows: Vec<Vec<Glyph>> = Vec::new();
     for d in drafts {
         match rows.last_mut() {
             Some(row) if (d.baseline - row[0].baseline).abs() < 0.4 * row[0].size.max(d.size) => {
