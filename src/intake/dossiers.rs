@@ -9,17 +9,18 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{self, Auth, check_dossier_access};
-use super::error::AppError;
+use super::error::{AppError, ErrorBody};
 use crate::domain::{
     Actor, Attachment, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code,
 };
 use crate::repo::{AttachmentView, FieldRecord, NewDossier, RepoError};
 use crate::store::BlobKey;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDossier {
     /// Administrative procedure code, e.g. `khai-sinh` (birth registration).
@@ -39,6 +40,16 @@ fn new_dossier_code(unit: &str) -> String {
     format!("{unit}-{tail}")
 }
 
+/// Creates a dossier: a station or clerk for its own unit, or (when the portal allows it) anyone,
+/// who then gets the dossier's citizen upload token, shown once.
+#[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers",
+    request_body = CreateDossier,
+    responses(
+        (status = 201, description = "The dossier (`code`, `unit`, `procedure`, `state`, …; `upload_token` from the portal)", body = Value),
+        (status = 400, description = "Malformed body or codes", body = ErrorBody),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Credentials that may not do this (or, with the session cookie, no CSRF token)", body = ErrorBody),
+        (status = 404, description = "No such unit", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security((), ("bearer" = []), ("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     Auth(actor): Auth,
@@ -227,6 +238,11 @@ pub(super) async fn visible_dossier(
     Ok(d)
 }
 
+/// The dossier with its attachments, their processing, the text of every page, the fields
+/// read, the review flags and (for clerks) who holds the claim.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(("code" = String, Path, description = "The dossier code, e.g. `XA-7K2M9Q4T1B`")),
+    responses((status = 200, description = "The dossier", body = Value), (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Credentials that may not do this (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier, or not one the caller may see", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("session" = [])))]
 pub async fn show(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -273,6 +289,12 @@ async fn visible_attachment(
         .ok_or(AppError::NotFound("attachment"))
 }
 
+/// The file exactly as uploaded.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/attachments/{id}/original", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code, e.g. `XA-7K2M9Q4T1B`"), ("id" = i64, Path, description = "Attachment id")),
+    responses((status = 200, description = "The original bytes, with their sniffed media type", content_type = "application/octet-stream"),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Credentials that may not do this (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier or attachment", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("session" = [])))]
 pub async fn original(
     State(st): State<AppState>,
     Path((code, id)): Path<(String, i64)>,
@@ -282,6 +304,13 @@ pub async fn original(
     blob_response(&st, &a.original_key, &a.media_type).await
 }
 
+/// The searchable PDF made from the attachment.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/attachments/{id}/pdf", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code, e.g. `XA-7K2M9Q4T1B`"), ("id" = i64, Path, description = "Attachment id")),
+    responses((status = 200, description = "The searchable PDF", content_type = "application/pdf"),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Credentials that may not do this (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier or attachment", body = ErrorBody),
+        (status = 409, description = "`not_ready`: not processed (yet)", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("session" = [])))]
 pub async fn pdf(
     State(st): State<AppState>,
     Path((code, id)): Path<(String, i64)>,

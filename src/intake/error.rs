@@ -4,10 +4,31 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::repo::RepoError;
 use crate::store::StoreError;
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable, e.g. `not_found`, `stale_version`, `claimed_by_other`.
+    #[schema(value_type = String, example = "not_found")]
+    code: &'static str,
+    /// For people; may change between versions.
+    message: String,
+    /// Where the code has more to say: the refused files, the claim holder, the current field,
+    /// what approval still waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -146,15 +167,19 @@ impl IntoResponse for AppError {
         }
 
         metrics::counter!("motcua_http_errors_total", "code" => self.code()).increment(1);
-        let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        match &self {
-            AppError::UnsupportedMediaType { rejected } => error["details"] = json!(rejected),
-            AppError::ClaimedByOther(c) => error["details"] = json!(c),
-            AppError::StaleVersion { current, .. } => error["details"] = current.clone(),
-            AppError::NotReviewed { pending } => error["details"] = json!(pending),
-            _ => {}
-        }
-        (status, Json(json!({ "error": error }))).into_response()
+        let details = match &self {
+            AppError::UnsupportedMediaType { rejected } => Some(json!(rejected)),
+            AppError::ClaimedByOther(c) => Some(json!(c)),
+            AppError::StaleVersion { current, .. } => Some(current.clone()),
+            AppError::NotReviewed { pending } => Some(json!(pending)),
+            _ => None,
+        };
+        let error = ErrorDetail {
+            code: self.code(),
+            message: self.to_string(),
+            details,
+        };
+        (status, Json(ErrorBody { error })).into_response()
     }
 }
 

@@ -14,11 +14,15 @@
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
 //! | `GET /healthz`, `/readyz`, `/metrics` | liveness, readiness (DB + store), Prometheus |
+//! | `GET /api/v1/openapi.json` | the OpenAPI 3 document of all of the above ([`openapi`]) |
 //! | `/review/…` | the clerks' web UI ([`crate::web`]); its session cookie also works here |
 
 pub mod auth;
 mod dossiers;
 pub mod error;
+pub mod openapi;
+#[cfg(test)]
+mod openapi_tests;
 mod ops;
 mod review;
 #[cfg(test)]
@@ -35,10 +39,12 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::repo::Repo;
@@ -59,40 +65,35 @@ pub struct AppState {
     pub defs: crate::extract::Definitions,
 }
 
+/// The JSON API, each route from its handler's `#[utoipa::path]`, with the document it makes.
+fn api_routes(body_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(dossiers::create))
+        .routes(routes!(dossiers::show))
+        .routes(routes!(review::queue))
+        .routes(routes!(review::take_next))
+        .routes(routes!(review::claim, review::release))
+        .routes(routes!(review::decide))
+        .routes(routes!(review::history))
+        .routes(routes!(review::edit_field))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload::upload))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .routes(routes!(dossiers::original))
+        .routes(routes!(dossiers::pdf))
+}
+
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.cfg.server.max_request_bytes).unwrap_or(usize::MAX);
     let retry_after = HeaderValue::from(state.cfg.server.retry_after_secs);
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/v1/dossiers", post(dossiers::create))
-        .route("/api/v1/dossiers/{code}", get(dossiers::show))
-        .route("/api/v1/review/queue", get(review::queue))
-        .route("/api/v1/review/next", post(review::take_next))
-        .route(
-            "/api/v1/dossiers/{code}/claim",
-            post(review::claim).delete(review::release),
-        )
-        .route("/api/v1/dossiers/{code}/decision", post(review::decide))
-        .route("/api/v1/dossiers/{code}/history", get(review::history))
-        .route(
-            "/api/v1/dossiers/{code}/fields/{id}",
-            put(review::edit_field),
-        )
-        .route(
-            "/api/v1/dossiers/{code}/attachments",
-            post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route(
-            "/api/v1/dossiers/{code}/attachments/{id}/original",
-            get(dossiers::original),
-        )
-        .route(
-            "/api/v1/dossiers/{code}/attachments/{id}/pdf",
-            get(dossiers::pdf),
-        )
-        .merge(crate::web::routes())
+    let (api, _doc) = api_routes(body_limit).split_for_parts();
+    api.merge(crate::web::routes())
         .fallback(|| async { AppError::NotFound("route") })
         // Every 503 (database or store unreachable) tells clients when to come back.
         .layer(middleware::map_response(move |mut r: Response| {

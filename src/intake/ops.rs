@@ -7,13 +7,18 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::AppError;
+use super::error::{AppError, ErrorBody};
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = r#"`{"status": "ok"}`"#, body = Value)))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers and the store takes a write.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = r#"`{"status": "ready"}`"#, body = Value), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)))]
 pub async fn readyz(State(st): State<AppState>) -> Result<Json<Value>, AppError> {
     st.repo
         .ping()
@@ -26,6 +31,9 @@ pub async fn readyz(State(st): State<AppState>) -> Result<Json<Value>, AppError>
     Ok(Json(json!({ "status": "ready" })))
 }
 
+/// Prometheus text format: requests, queue depth, dossiers per state, transitions, review work.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus exposition format", content_type = "text/plain"), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)))]
 pub async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, AppError> {
     // Queue depth is read from the database at scrape time: it counts jobs of every process
     // sharing it, not just this one's.

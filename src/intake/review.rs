@@ -8,11 +8,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::Auth;
 use super::dossiers::{field_json, visible_dossier};
-use super::error::AppError;
+use super::error::{AppError, ErrorBody};
 use crate::domain::workflow::{ALL_STATES, DossierState, Event};
 use crate::domain::{Actor, Dossier, ValidationStatus, now_millis};
 use crate::extract::crosscheck::ReviewFlag;
@@ -74,7 +75,7 @@ fn note(text: Option<&str>, what: &'static str) -> Result<Option<String>, AppErr
     Ok(Some(crate::text::nfc(t)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     procedure: Option<String>,
@@ -83,6 +84,10 @@ pub struct QueueQuery {
 }
 
 /// `GET /api/v1/review/queue`: the unit's dossiers oldest first, with counts per state.
+#[utoipa::path(get, path = "/api/v1/review/queue", tag = "review", params(QueueQuery),
+    responses((status = 200, description = "`{now, counts: {state: n}, dossiers: [{code, procedure, state, waiting_since, claim, …}]}`", body = Value),
+        (status = 400, description = "Unknown state", body = ErrorBody), (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [])))]
 pub async fn queue(
     State(st): State<AppState>,
     Auth(actor): Auth,
@@ -117,6 +122,10 @@ pub async fn queue(
 }
 
 /// `POST /api/v1/review/next`: claims the unit's oldest dossier waiting for review.
+#[utoipa::path(post, path = "/api/v1/review/next", tag = "review",
+    responses((status = 200, description = "`{code, claim_until}` (ms since the epoch)", body = Value),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "Nothing waits for review", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn take_next(
     State(st): State<AppState>,
     Auth(actor): Auth,
@@ -134,6 +143,10 @@ pub async fn take_next(
 }
 
 /// `POST /api/v1/dossiers/{code}/claim`: takes the dossier, or renews the clerk's own claim.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/claim", tag = "review", params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, description = "`{code, claim_until}`", body = Value),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier in the clerk's unit", body = ErrorBody), (status = 409, description = "`not_claimed`, `claimed_by_other` (details: holder), `invalid_transition`", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn claim(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -153,6 +166,10 @@ pub async fn claim(
 }
 
 /// `DELETE /api/v1/dossiers/{code}/claim`: gives the dossier back to the queue.
+#[utoipa::path(delete, path = "/api/v1/dossiers/{code}/claim", tag = "review", params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, description = "`{code, state}`", body = Value),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier in the clerk's unit", body = ErrorBody), (status = 409, description = "`not_claimed`, `claimed_by_other` (details: holder), `invalid_transition`", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn release(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -167,7 +184,7 @@ pub async fn release(
     Ok(Json(json!({"code": d.code, "state": state})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// `approve`, `return` or `reject`.
@@ -178,7 +195,7 @@ pub struct DecisionBody {
     dismiss: Vec<Dismiss>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dismiss {
     code: String,
@@ -187,7 +204,15 @@ pub struct Dismiss {
     note: String,
 }
 
-/// `POST /api/v1/dossiers/{code}/decision`.
+/// `POST /api/v1/dossiers/{code}/decision`: approve, return to the citizen (with the reason
+/// they will read) or reject; open review flags may be dismissed with a note in the same call.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/decision", tag = "review", params(("code" = String, Path, description = "The dossier code")),
+    request_body = DecisionBody,
+    responses((status = 200, description = "`{code, state}`", body = Value),
+        (status = 400, description = "Unknown action, missing reason or note", body = ErrorBody),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier in the clerk's unit, or no such open flag", body = ErrorBody),
+        (status = 409, description = "`not_reviewed` (details: fields and flags still pending), `not_claimed`, `invalid_transition`", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn decide(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -272,6 +297,7 @@ async fn pending_for_approval(st: &AppState, d: &Dossier) -> Result<Vec<Value>, 
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(ToSchema)]
 pub struct FieldEdit {
     /// The field's version the clerk saw.
     version: i64,
@@ -279,6 +305,15 @@ pub struct FieldEdit {
     value: Option<String>,
 }
 
+#[utoipa::path(put, path = "/api/v1/dossiers/{code}/fields/{id}", tag = "review",
+    params(("code" = String, Path, description = "The dossier code"), ("id" = i64, Path, description = "Field id")),
+    request_body = FieldEdit,
+    responses((status = 200, description = "The field as stored now (new `version`, `confirmed_by`)", body = Value),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier in the clerk's unit, or no such field", body = ErrorBody),
+        (status = 409, description = "`stale_version` (details: the field now), `not_claimed`", body = ErrorBody),
+        (status = 422, description = "`invalid_value`: the field's validator refuses the value; the message says why", body = ErrorBody), (status = 503, description = "Database unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [], "csrf" = [])))]
 /// `PUT /api/v1/dossiers/{code}/fields/{id}`: `{version, value}` corrects the field,
 /// `{version}` confirms it. The value is normalized and validated like an OCR value (422 with
 /// the validator's message when refused); a stale version is 409 with the current field.
@@ -350,6 +385,12 @@ async fn corrected_value(
 }
 
 /// `GET /api/v1/dossiers/{code}/history`: the audit trail, oldest first.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/history", tag = "review",
+    params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, description = "`{code, history: [{at, actor, event, from, to, reason, old, new}]}`", body = Value),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk", body = ErrorBody),
+        (status = 404, description = "No such dossier in the clerk's unit", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [])))]
 pub async fn history(
     State(st): State<AppState>,
     Path(code): Path<String>,

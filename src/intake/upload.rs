@@ -9,10 +9,11 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{Auth, check_dossier_access};
-use super::error::AppError;
+use super::error::{AppError, ErrorBody};
 use crate::decode::Format;
 use crate::domain::{Attachment, NewAttachment};
 use crate::queue::JobPayload;
@@ -21,21 +22,32 @@ use crate::store::BlobWriter;
 /// Enough leading bytes to tell every supported type apart (WebP needs 12).
 const SNIFF_BYTES: usize = 16;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Receipt {
     dossier: String,
     attachments: Vec<ReceiptItem>,
     /// Files of the request that were refused, each with a stable code.
+    #[schema(value_type = Vec<Object>)]
     rejected: Vec<serde_json::Value>,
 }
 
-#[derive(Serialize)]
+/// The multipart body: any number of file parts (any field name) up to the limits.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the body for the OpenAPI document only
+struct UploadForm {
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, ToSchema)]
 struct ReceiptItem {
+    #[schema(value_type = i64)]
     id: crate::domain::AttachmentId,
     filename: Option<String>,
     sha256: String,
     bytes: u64,
     media_type: String,
+    #[schema(value_type = String, example = "queued")]
     status: crate::domain::AttachmentStatus,
     /// The same bytes were already in this dossier: this is that attachment.
     duplicate: bool,
@@ -61,6 +73,20 @@ enum Received {
     Rejected { code: &'static str, message: String },
 }
 
+/// Uploads files into a dossier. Answered once every file is durable and its processing job
+/// committed; processing (OCR) runs after. The same bytes twice in one dossier are one attachment.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/attachments", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 202, description = "Receipt: the attachments taken (queued) and the files refused", body = Receipt),
+        (status = 400, description = "`malformed_multipart`, `no_files`", body = ErrorBody), (status = 401, description = "No or unknown credentials", body = ErrorBody),
+        (status = 403, description = "A token of another unit or dossier", body = ErrorBody),
+        (status = 404, description = "No such dossier", body = ErrorBody),
+        (status = 409, description = "`dossier_closed`: approved or rejected", body = ErrorBody),
+        (status = 413, description = "`request_too_large`, `file_too_large`, `too_many_files`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: no file of a supported type (details: each refusal)", body = ErrorBody),
+        (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("session" = [], "csrf" = [])))]
 pub async fn upload(
     State(st): State<AppState>,
     Path(code): Path<String>,
