@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 mod fields;
+pub mod productivity;
 mod records;
 pub mod workflow;
 pub use fields::*;

@@ -111,6 +111,8 @@ pub struct Dossier {
     pub status: String,
     pub source: String,
     pub created_at: Millis,
+    /// When it entered its state (`status`).
+    pub state_since: Millis,
 }
 
 /// Lifecycle of an attachment: `queued` → `processing` → `done` | `failed`.

@@ -252,6 +252,7 @@ mod tests {
             status: "open".into(),
             source: "station".into(),
             created_at: 0,
+            state_since: 0,
         };
         let st = |u| Actor::Station {
             id: StationId(1),

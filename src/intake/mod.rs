@@ -10,6 +10,7 @@
 //! | `PUT /api/v1/dossiers/{code}/fields/{id}` | clerk holding the claim: `{version, value?}` |
 //! | `POST /api/v1/dossiers/{code}/decision` | `{action: approve\|return\|reject, reason, dismiss}` |
 //! | `GET /api/v1/dossiers/{code}/history` | clerk: the audit trail |
+//! | `GET /api/v1/review/stats?days=` | unit admins: review productivity ([`stats`]) |
 //! | `POST /api/v1/dossiers/{code}/attachments` | multipart, one or more files → 202 receipt |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
@@ -27,6 +28,7 @@ mod ops;
 mod review;
 #[cfg(test)]
 mod review_tests;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 mod upload;
@@ -76,6 +78,7 @@ fn api_routes(body_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::show))
         .routes(routes!(review::queue))
         .routes(routes!(review::take_next))
+        .routes(routes!(stats::stats))
         .routes(routes!(review::claim, review::release))
         .routes(routes!(review::decide))
         .routes(routes!(review::history))

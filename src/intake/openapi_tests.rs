@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/dossiers/{code}"),
     ("get", "/api/v1/review/queue"),
     ("post", "/api/v1/review/next"),
+    ("get", "/api/v1/review/stats"),
     ("post", "/api/v1/dossiers/{code}/claim"),
     ("delete", "/api/v1/dossiers/{code}/claim"),
     ("post", "/api/v1/dossiers/{code}/decision"),

@@ -267,6 +267,15 @@ pub async fn decide(
         .decide(&d, clerk, event, reason.as_deref(), now)
         .await?
         .map_err(refusal)?;
+    // The dossier as read before the decision: in review since the clerk took it.
+    let claimed_for = (d.status == DossierState::InReview.as_str())
+        .then(|| (now - d.state_since) as f64 / 1000.0);
+    let fields = if event == Event::Approve {
+        st.repo.dossier_fields(d.id).await?
+    } else {
+        Vec::new()
+    };
+    super::stats::count_decision(&req.action, claimed_for, &fields);
     Ok(Json(json!({"code": d.code, "state": state})))
 }
 
@@ -339,6 +348,7 @@ pub async fn edit_field(
         .edit_field(&d, id, req.version, change, clerk, now_millis())
         .await?
         .map_err(refusal)?;
+    super::stats::count_field_change(value.is_some());
     if value.is_some() {
         // The correction may settle (or raise) a cross-document disagreement.
         crate::extract::crosscheck::refresh_flags(st.repo.as_ref(), &st.defs.procedures, d.id)

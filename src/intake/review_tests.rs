@@ -42,10 +42,14 @@ async fn call(
 }
 
 async fn clerk(f: &Fixture, unit: crate::domain::UnitId, name: &str) -> String {
+    clerk_as(f, unit, name, ClerkRole::Clerk).await
+}
+
+async fn clerk_as(f: &Fixture, unit: crate::domain::UnitId, name: &str, role: ClerkRole) -> String {
     let hash = auth::hash_password("pw").unwrap();
     f.state
         .repo
-        .create_clerk(unit, name, ClerkRole::Clerk, &hash)
+        .create_clerk(unit, name, role, &hash)
         .await
         .unwrap();
     let pair = format!("{name}:pw");
@@ -257,6 +261,33 @@ async fn a_clerk_takes_reviews_and_approves_a_dossier() {
             "{want} missing from {actions:?}"
         );
     }
+
+    // The unit's admin sees the work in the productivity numbers; clerks and other units do not.
+    let stats = "/api/v1/review/stats?days=7";
+    let (s, _) = call(&f, "GET", stats, &lan, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let chi = clerk_as(&f, d.unit_id, "chi", ClerkRole::Admin).await;
+    let (s, n) = call(&f, "GET", stats, &chi, None).await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    assert_eq!(n["decided"]["approved"], 1);
+    assert_eq!(
+        (
+            n["fields_confirmed"].as_u64(),
+            n["fields_corrected"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (n["approved_fields"].as_u64(), n["untouched_share"].as_f64()),
+        (Some(2), Some(1.0))
+    );
+    assert_eq!(n["review_secs"]["count"], 1);
+    assert_eq!(n["clerks"].as_array().unwrap().len(), 1);
+    let far = clerk_as(&f, other_unit.id, "xa-b-admin", ClerkRole::Admin).await;
+    let (_, n) = call(&f, "GET", stats, &far, None).await;
+    assert_eq!(n["decided"]["approved"], 0);
+    let (s, _) = call(&f, "GET", "/api/v1/review/stats?days=0", &chi, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! backends: `sqlite` (embedded, one host) and `postgres` (many processes and hosts; claims with
 //! `FOR UPDATE SKIP LOCKED`, workers woken by LISTEN/NOTIFY).
 
+mod activity;
 mod fields;
 pub mod postgres;
 mod review;
@@ -12,6 +13,7 @@ pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use activity::{Activity, ActivityRepo};
 pub use fields::{FieldRecord, FieldRepo};
 pub use review::*;
 pub use sessions::{SessionInfo, SessionRepo};
@@ -225,7 +227,15 @@ pub struct Processed<'a> {
 /// Everything the service needs from its database.
 #[async_trait]
 pub trait Repo:
-    UnitRepo + StationRepo + ClerkRepo + DossierRepo + JobQueue + FieldRepo + ReviewRepo + SessionRepo
+    UnitRepo
+    + StationRepo
+    + ClerkRepo
+    + DossierRepo
+    + JobQueue
+    + FieldRepo
+    + ReviewRepo
+    + SessionRepo
+    + ActivityRepo
 {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -31,6 +31,7 @@ pub(super) struct DossierRow {
     status: String,
     source: String,
     created_at: i64,
+    state_since: i64,
 }
 
 impl From<DossierRow> for Dossier {
@@ -44,13 +45,14 @@ impl From<DossierRow> for Dossier {
             status: r.status,
             source: r.source,
             created_at: r.created_at,
+            state_since: r.state_since,
         }
     }
 }
 
 pub(super) const DOSSIER_COLS: &str =
     "d.id, d.code, d.unit_id, u.code AS unit_code, d.procedure, d.status,
-    d.source, d.created_at FROM dossiers d JOIN units u ON u.id = d.unit_id";
+    d.source, d.created_at, d.state_since FROM dossiers d JOIN units u ON u.id = d.unit_id";
 
 #[derive(FromRow)]
 pub(super) struct AttachmentRow {

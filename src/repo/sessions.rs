@@ -15,6 +15,8 @@ use crate::domain::{ClerkId, Millis};
 pub struct SessionInfo {
     pub clerk: ClerkRef,
     pub username: String,
+    /// The clerk administers their unit (sees its productivity).
+    pub admin: bool,
     pub csrf: String,
     pub created_at: Millis,
     pub last_seen: Millis,
@@ -98,8 +100,8 @@ macro_rules! sessions_backend {
                 token_sha256: &str,
             ) -> crate::repo::RepoResult<Option<crate::repo::SessionInfo>> {
                 let mut tx = self.$begin().await?;
-                let row: Option<(i64, i64, String, String, i64, i64)> = sqlx::query_as(
-                    "SELECT c.id, c.unit_id, c.username, s.csrf, s.created_at, s.last_seen
+                let row: Option<(i64, i64, String, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT c.id, c.unit_id, c.username, c.role, s.csrf, s.created_at, s.last_seen
                      FROM sessions s JOIN clerks c ON c.id = s.clerk_id
                      WHERE s.token_sha256 = $1",
                 )
@@ -107,13 +109,14 @@ macro_rules! sessions_backend {
                 .fetch_optional(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(row.map(|(id, unit, username, csrf, created_at, last_seen)| {
+                Ok(row.map(|(id, unit, username, role, csrf, created_at, last_seen)| {
                     crate::repo::SessionInfo {
                         clerk: crate::repo::ClerkRef {
                             id: crate::domain::ClerkId(id),
                             unit: crate::domain::UnitId(unit),
                         },
                         username,
+                        admin: role == crate::domain::ClerkRole::Admin.as_str(),
                         csrf,
                         created_at,
                         last_seen,

@@ -82,6 +82,9 @@ pub async fn inbox(
                 }
                 button type="submit" { "Lọc" }
             }
+            @if session.admin {
+                a.stats-link href="/review/stats" { "Năng suất của đơn vị" }
+            }
         }
         @if entries.is_empty() {
             p.empty { "Không có hồ sơ." }

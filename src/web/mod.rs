@@ -9,6 +9,7 @@
 //! | `POST /review/logout` | ends the session (CSRF-checked) |
 //! | `GET /review/` | inbox: the unit's dossiers oldest first, counts, filters |
 //! | `POST /review/next` | take the next dossier and open it |
+//! | `GET /review/stats?days=` | unit admins: the unit's review productivity |
 //! | `GET /review/dossiers/{code}` | the review screen (takes the claim when free) |
 //! | `GET /review/dossiers/{code}/pages/{attachment}/{page}?w=` | page preview (JPEG, ETag) |
 //! | `GET`, `POST /status/{code}` | the citizen's status page (upload token in a form) |
@@ -25,6 +26,7 @@ mod login;
 mod preview;
 mod screen;
 pub mod session;
+mod stats;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -51,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/review", get(|| async { Redirect::permanent("/review/") }))
         .route("/review/", get(inbox::inbox))
         .route("/review/next", post(inbox::take_next))
+        .route("/review/stats", get(stats::stats))
         .route("/review/dossiers/{code}", get(screen::screen))
         .route(
             "/review/dossiers/{code}/pages/{att}/{idx}",

@@ -22,6 +22,7 @@ pub const LOGIN_CSRF_COOKIE: &str = "motcua_login_csrf";
 pub struct ClerkSession {
     pub clerk: ClerkRef,
     pub username: String,
+    pub admin: bool,
     /// Every state-changing form (hidden field `csrf`) or fetch (`X-CSRF-Token`) must carry it.
     pub csrf: String,
     pub(crate) token_sha256: String,
@@ -66,6 +67,7 @@ impl FromRequestParts<AppState> for ClerkSession {
             Ok(Some((token_sha256, s))) => Ok(ClerkSession {
                 clerk: s.clerk,
                 username: s.username,
+                admin: s.admin,
                 csrf: s.csrf,
                 token_sha256,
             }),

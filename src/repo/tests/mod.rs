@@ -2,9 +2,10 @@
 //! PostgreSQL when `MOTCUA_TEST_PG_URL` names a server (`scripts/pg.sh url`); each PostgreSQL
 //! test gets a database of its own, so they run in parallel.
 
+mod activity;
 mod fields;
 pub(crate) mod queue;
-mod review;
+pub(super) mod review;
 mod sessions;
 
 use std::io::Write;

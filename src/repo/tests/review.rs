@@ -24,7 +24,7 @@ on_every_backend!(
 
 const MIN: Millis = 60_000;
 
-async fn clerk(repo: &dyn Repo, d: &Dossier, name: &str) -> ClerkRef {
+pub(super) async fn clerk(repo: &dyn Repo, d: &Dossier, name: &str) -> ClerkRef {
     let c = repo
         .create_clerk(d.unit_id, name, ClerkRole::Clerk, "x")
         .await
@@ -41,7 +41,10 @@ async fn state(repo: &dyn Repo, d: &Dossier) -> DossierState {
 }
 
 /// Processes every queued job of the repository.
-async fn process_all(repo: &dyn Repo, fields: &[(String, crate::domain::ExtractedField)]) {
+pub(super) async fn process_all(
+    repo: &dyn Repo,
+    fields: &[(String, crate::domain::ExtractedField)],
+) {
     let pages = [page(0)];
     let t = now_millis();
     while let Some(j) = repo.claim("w", t, t + MIN, 5).await.unwrap() {

@@ -4,6 +4,7 @@
 
 mod login;
 mod session;
+mod stats;
 
 use std::sync::Arc;
 
