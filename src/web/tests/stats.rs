@@ -6,7 +6,6 @@ use super::{PW, body, fixture};
 use crate::config::Config;
 use crate::domain::ClerkRole;
 use crate::intake::auth;
-use crate::repo::{ClerkRepo, UnitRepo};
 
 #[tokio::test]
 async fn only_a_units_admin_sees_its_productivity() {
