@@ -3,162 +3,27 @@
 //! on the embedded default. Screenshots go to `target/browser-artifacts/`.
 
 mod common;
+#[path = "common/browser.rs"]
+mod ui;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use ui::{admin, browser, chromedriver, clerk, js, login, serve, wait_path};
 
-const BIN: &str = env!("CARGO_BIN_EXE_motcua");
 /// Sessions idle longer than this go back to the login page (short, for the expiry check).
 const IDLE_SECS: u64 = 20;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env(dir: &Path) -> Vec<(String, String)> {
-    vec![
-        ("MOTCUA__SERVER__DATA_DIR".into(), dir.display().to_string()),
-        ("MOTCUA__SERVER__LISTEN".into(), "127.0.0.1:0".into()),
-        (
-            "MOTCUA__REVIEW__SESSION_IDLE_SECS".into(),
-            IDLE_SECS.to_string(),
-        ),
-        ("RUST_LOG".into(), "info".into()),
-    ]
-}
-
-fn admin(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .envs(env(dir))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "admin {args:?}: {}", common::stderr(&o));
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
-}
-
-fn serve(dir: &Path) -> (Proc, String) {
-    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .envs(env(dir))
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    (Proc(child), url)
-}
-
-fn chromedriver() -> (Proc, String) {
-    let port = common::free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian chromium-driver; scripts/setup.sh installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Proc(child), url)
-}
-
-async fn browser(driver: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    let mut args = vec!["--headless=new", "--window-size=1500,1000", "--lang=vi"];
-    // Chromium refuses to run as root without it (CI runs as root).
-    if Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"))
-    {
-        args.push("--no-sandbox");
-    }
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": args, "binary": "/usr/bin/chromium"}),
-    );
-    ClientBuilder::rustls()
-        .unwrap()
-        .capabilities(caps)
-        .connect(driver)
-        .await
-        .expect("a headless Chromium session")
-}
-
-fn artifacts() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
-    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
-}
-
-async fn login(c: &Client, base: &str, user: &str) {
-    c.goto(&format!("{base}/review/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    let pw = c.find(Locator::Css("input[name=password]")).await.unwrap();
-    pw.send_keys("mật khẩu tốt").await.unwrap();
-    pw.send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
-    wait_path(c, "/review/").await;
-}
-
-async fn wait_path(c: &Client, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let url = c.current_url().await.unwrap();
-        if url.path() == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still at {url}, want {want}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Runs `script` (a function body) in the page and returns its value.
-async fn js(c: &Client, script: &str) -> Value {
-    c.execute(script, vec![]).await.unwrap()
+    std::fs::write(
+        ui::artifacts("browser-artifacts").join(format!("{name}.png")),
+        png,
+    )
+    .unwrap();
 }
 
 /// The status of a `fetch(path, init)` made by the page itself (its cookies, no CSRF header).
@@ -177,46 +42,6 @@ async fn keys(c: &Client, k: &str) {
         .send_keys(k)
         .await
         .unwrap();
-}
-
-fn upload_and_wait(base: &str, token: &str) -> String {
-    let http = reqwest::blocking::Client::new();
-    let d: Value = http
-        .post(format!("{base}/api/v1/dossiers"))
-        .bearer_auth(token)
-        .json(&json!({"procedure": "dang_ky_khai_sinh"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let code = d["code"].as_str().unwrap().to_string();
-    let file = std::fs::read(common::fixture("cccd-clean.png")).unwrap();
-    let form = reqwest::blocking::multipart::Form::new().part(
-        "file",
-        reqwest::blocking::multipart::Part::bytes(file).file_name("cccd.png"),
-    );
-    let r = http
-        .post(format!("{base}/api/v1/dossiers/{code}/attachments"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let v: Value = http
-            .get(format!("{base}/api/v1/dossiers/{code}"))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if v["state"] == "needs_review" {
-            return code;
-        }
-        assert!(Instant::now() < deadline, "not processed: {v}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,16 +79,22 @@ async fn a_clerk_reviews_a_dossier_in_the_browser_with_the_keyboard() {
         None,
     );
     for (user, unit) in [("lan", "XA"), ("mai", "XA"), ("tuan", "PB")] {
-        admin(
-            d,
-            &["clerk", "create", "--unit", unit, "--username", user],
-            Some("mật khẩu tốt\n"),
-        );
+        clerk(d, unit, user);
     }
-    let (_server, base) = serve(d);
+    let idle = IDLE_SECS.to_string();
+    let (_server, base) = serve(d, &[("MOTCUA__REVIEW__SESSION_IDLE_SECS", &idle)]);
     let code = tokio::task::spawn_blocking({
         let (base, token) = (base.clone(), token.clone());
-        move || upload_and_wait(&base, &token)
+        move || {
+            let files = [common::fixture("cccd-clean.png")];
+            ui::upload_and_wait(
+                &base,
+                &token,
+                "dang_ky_khai_sinh",
+                &files,
+                Duration::from_secs(240),
+            )
+        }
     })
     .await
     .unwrap();

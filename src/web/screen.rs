@@ -152,7 +152,12 @@ fn viewer(code: &str, views: &[AttachmentView], fields: &[FieldRecord]) -> Marku
                 figure.page hidden[n > 0 || p.index > 0] data-page={ (v.attachment.id) "-" (p.index) }
                     data-full={ "/review/dossiers/" (code) "/pages/" (v.attachment.id) "/" (p.index) "?w=2400" } {
                     div.sheet {
+                        // Only the page shown first is fetched with the screen; the hidden ones
+                        // when turned to. Their size holds the page's place (and its boxes) until
+                        // the image comes.
                         img alt={ "Trang " (p.index + 1) " của " (v.attachment.filename.as_deref().unwrap_or("tệp")) }
+                            loading=[(n > 0 || p.index > 0).then_some("lazy")]
+                            width=(p.width) height=(p.height)
                             src={ "/review/dossiers/" (code) "/pages/" (v.attachment.id) "/" (p.index) "?w=1200" };
                         @for f in fields.iter().filter(|f| f.attachment == v.attachment.id && f.field.page == p.index as usize) {
                             @if let Some(b) = f.field.bbox {

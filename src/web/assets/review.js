@@ -24,8 +24,16 @@
 
   // --- the page viewer -------------------------------------------------------------------
   let zoom = 1, turn = 0;
+  // Full resolution once the clerk zooms in: for the page shown, the others when turned to.
+  function fullResolution(f) {
+    const img = f.querySelector(".sheet img");
+    if (zoom > 1.5 && img && img.src.indexOf("w=2400") < 0) img.src = f.dataset.full;
+  }
   function showPage(key) {
-    document.querySelectorAll("figure.page").forEach(f => { f.hidden = f.dataset.page !== key; });
+    document.querySelectorAll("figure.page").forEach(f => {
+      f.hidden = f.dataset.page !== key;
+      if (!f.hidden) fullResolution(f);
+    });
     document.querySelectorAll(".thumb").forEach(t => t.classList.toggle("current", t.dataset.page === key));
   }
   function applyView() {
@@ -33,13 +41,7 @@
       s.style.width = (zoom * 100) + "%";
       s.style.transform = turn ? "rotate(" + turn + "deg)" : "";
     });
-    if (zoom > 1.5) {
-      // Full resolution once the clerk zooms in.
-      document.querySelectorAll("figure.page").forEach(f => {
-        const img = f.querySelector(".sheet img");
-        if (img && img.src.indexOf("w=2400") < 0) img.src = f.dataset.full;
-      });
-    }
+    document.querySelectorAll("figure.page:not([hidden])").forEach(fullResolution);
   }
   root.addEventListener("click", e => {
     const act = e.target.closest("[data-act]");
