@@ -81,6 +81,20 @@ async fn a_clerk_reviews_a_dossier_in_the_browser_with_the_keyboard() {
     for (user, unit) in [("lan", "XA"), ("mai", "XA"), ("tuan", "PB")] {
         clerk(d, unit, user);
     }
+    admin(
+        d,
+        &[
+            "clerk",
+            "create",
+            "--unit",
+            "XA",
+            "--username",
+            "chi",
+            "--role",
+            "admin",
+        ],
+        Some(&format!("{}\n", ui::PASSWORD)),
+    );
     let idle = IDLE_SECS.to_string();
     let (_server, base) = serve(d, &[("MOTCUA__REVIEW__SESSION_IDLE_SECS", &idle)]);
     let code = tokio::task::spawn_blocking({
@@ -167,6 +181,46 @@ async fn a_clerk_reviews_a_dossier_in_the_browser_with_the_keyboard() {
         &format!("{}{}", original.as_str().unwrap(), char::from(Key::Enter)),
     )
     .await;
+
+    // The clerk corrects the holder's name (Shift+Tab back to it): stored as the clerk's value,
+    // its box highlighted on the page.
+    let name = js(&lan, "const r = Array.from(document.querySelectorAll('.field')).find(r => r.querySelector('label').textContent.startsWith('Họ')); return r ? r.dataset.id : null").await;
+    let name = name.as_str().expect("the name field").to_string();
+    for _ in 0..80 {
+        if js(&lan, "return document.activeElement.id").await == format!("f{name}") {
+            break;
+        }
+        keys(
+            &lan,
+            &format!("{}{}", char::from(Key::Shift), char::from(Key::Tab)),
+        )
+        .await;
+    }
+    assert_eq!(
+        js(&lan, "return document.activeElement.id").await,
+        format!("f{name}")
+    );
+    assert_eq!(
+        js(
+            &lan,
+            "const b = document.querySelector('.box.active'); return b ? b.dataset.field : null"
+        )
+        .await,
+        name.as_str(),
+        "the corrected field's box is highlighted"
+    );
+    keys(&lan, &format!("{}a", char::from(Key::Control))).await;
+    keys(&lan, &format!("Nguyễn Thị Lan{}", char::from(Key::Enter))).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let msg = js(
+        &lan,
+        &format!(
+            "return document.querySelector('.field[data-id=\"{name}\"] .message').textContent"
+        ),
+    )
+    .await;
+    assert_eq!(msg, "Đã sửa và xác nhận.");
+    shot(&lan, "corrected-name").await;
 
     // Another clerk of the unit sees who holds it and cannot change anything.
     let mai = browser(&driver).await;
@@ -274,11 +328,44 @@ async fn a_clerk_reviews_a_dossier_in_the_browser_with_the_keyboard() {
     assert!(history.contains("xác nhận"), "{history}");
     shot(&lan, "history").await;
 
+    // The unit's admin sees the review in the productivity page, and /metrics counts it.
+    let chi = browser(&driver).await;
+    login(&chi, &base, "chi").await;
+    chi.find(Locator::Css("a.stats-link"))
+        .await
+        .expect("the admin's link to the productivity page")
+        .click()
+        .await
+        .unwrap();
+    wait_path(&chi, "/review/stats").await;
+    let decided = chi.find(Locator::Id("decided")).await.unwrap();
+    assert!(decided.text().await.unwrap().starts_with('1'));
+    let row = chi
+        .find(Locator::Css("tr[data-clerk='lan']"))
+        .await
+        .expect("lan's line");
+    assert!(row.text().await.unwrap().contains("duyệt 1"));
+    shot(&chi, "stats").await;
+    let metrics = tokio::task::spawn_blocking({
+        let url = format!("{base}/metrics");
+        move || reqwest::blocking::get(url).unwrap().text().unwrap()
+    })
+    .await
+    .unwrap();
+    for want in [
+        "motcua_review_decisions_total{action=\"approve\"} 1",
+        "motcua_review_fields_total{change=\"corrected\"}",
+        "motcua_review_approved_fields_total{untouched=\"true\"}",
+        "motcua_review_seconds",
+    ] {
+        assert!(metrics.contains(want), "{want} in\n{metrics}");
+    }
+
     // An idle session goes back to the login page.
     tokio::time::sleep(Duration::from_secs(IDLE_SECS + 2)).await;
     mai.goto(&format!("{base}/review/")).await.unwrap();
     wait_path(&mai, "/review/login").await;
-    for c in [lan, mai, tuan] {
+    for c in [lan, mai, tuan, chi] {
         c.close().await.unwrap();
     }
 }
