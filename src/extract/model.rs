@@ -142,6 +142,9 @@ struct RawModel {
     /// Lowest OCR word confidence (0–100) a value may have to be reported valid.
     #[serde(default = "default_min_valid_confidence")]
     min_valid_confidence: f32,
+    /// Below this OCR confidence (0–100) the review screen shows a value as doubtful and sends
+    /// the clerk to it; a field may set its own. Default: `min_valid_confidence`.
+    review_confidence: Option<f32>,
     classify: RawClassify,
     #[serde(default, rename = "field")]
     fields: Vec<RawField>,
@@ -180,6 +183,8 @@ struct RawField {
     #[serde(default)]
     validators: Vec<String>,
     zone: Option<[f32; 4]>,
+    /// This field's bar for the review screen (0–100), instead of the model's.
+    review_confidence: Option<f32>,
 }
 
 fn default_place() -> String {
@@ -211,6 +216,8 @@ pub struct FieldSpec {
     /// For `value = "zone"`: `[left, top, right, bottom]` in label heights, from the label's
     /// left edge and top (a card's photo column shifts values; their offset from labels holds).
     pub zone: Option<[f32; 4]>,
+    /// Below this OCR confidence (0–100) the review screen shows the value as doubtful.
+    pub review_confidence: f32,
 }
 
 /// One problem in one model file.
@@ -308,6 +315,14 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
     if raw.fields.is_empty() {
         errors.push(err(None, "no [[field]]".into()));
     }
+    let percent = |v: f32| (0.0..=100.0).contains(&v);
+    if !percent(raw.min_valid_confidence) {
+        errors.push(err(None, "min_valid_confidence must be within 0–100".into()));
+    }
+    let review_default = raw.review_confidence.unwrap_or(raw.min_valid_confidence);
+    if !percent(review_default) {
+        errors.push(err(None, "review_confidence must be within 0–100".into()));
+    }
     let mut seen: Vec<&str> = Vec::new();
     let all: HashSet<&str> = raw.fields.iter().map(|f| f.name.as_str()).collect();
     let mut fields = Vec::new();
@@ -371,6 +386,9 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         {
             ferr(format!("after = {a:?} is not a field defined above"));
         }
+        if f.review_confidence.is_some_and(|v| !percent(v)) {
+            ferr("review_confidence must be within 0–100".into());
+        }
         let mut validators = Vec::new();
         for v in &f.validators {
             match Validator::parse(v) {
@@ -397,6 +415,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
                 required: f.required,
                 validators,
                 zone: f.zone,
+                review_confidence: f.review_confidence.unwrap_or(review_default),
             });
         }
     }
@@ -434,6 +453,7 @@ validators = ["pid_birth(dob)"]
 name = "dob"
 type = "date"
 anchors = ["Ngày sinh:"]
+review_confidence = 92
 "#;
 
     #[test]
@@ -447,6 +467,9 @@ anchors = ["Ngày sinh:"]
             vec![Validator::PidBirth("dob".into())]
         );
         assert_eq!(models[0].fields[1].place, Place::SameLine);
+        // The review bar defaults to the model's validity bar; a field may set its own.
+        assert_eq!(models[0].fields[0].review_confidence, 80.0);
+        assert_eq!(models[0].fields[1].review_confidence, 92.0);
     }
 
     #[test]
@@ -478,6 +501,12 @@ pattern = "("
         );
         write(
             dir.path(),
+            "d_confidence.toml",
+            "id = \"d\"\nreview_confidence = 120\n[classify]\nkeywords=[\"x\"]\n\
+             [[field]]\nname = \"n\"\ntype = \"name\"\nanchors = [\"N:\"]\nreview_confidence = -1\n",
+        );
+        write(
+            dir.path(),
             "c_unknown_key.toml",
             "id = \"c\"\ncolour = 1\n[classify]\nkeywords=[\"x\"]\n",
         );
@@ -504,7 +533,9 @@ pattern = "("
         );
         has("b_fields.toml", Some("three"), "invalid pattern");
         has("c_unknown_key.toml", None, "colour");
-        assert_eq!(errors.len(), 8, "{text:#?}");
+        has("d_confidence.toml", None, "review_confidence must be within 0–100");
+        has("d_confidence.toml", Some("n"), "review_confidence must be within 0–100");
+        assert_eq!(errors.len(), 10, "{text:#?}");
     }
 
     #[test]

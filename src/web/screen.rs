@@ -206,12 +206,11 @@ fn field_list(
             @if !of_att.is_empty() {
                 @let model = models.iter().find(|m| m.id == of_att[0].model);
                 h2 { (model.map_or(of_att[0].model.as_str(), |m| m.title.as_str())) }
-                @let threshold = threshold(model);
                 @for g in groups(&of_att) {
                     fieldset.group {
                         legend { (group_title(g)) }
                         @for f in of_att.iter().filter(|f| group_of(f) == g) {
-                            (field_row(f, model, threshold, editable))
+                            (field_row(f, model, threshold(model, &f.field.name), editable))
                         }
                     }
                 }
@@ -220,10 +219,15 @@ fn field_list(
     }
 }
 
-/// Below this confidence (0–1) a value is shown as doubtful: the model's own bar for calling an
-/// OCR value valid (`min_valid_confidence`, in Tesseract's 0–100).
-fn threshold(model: Option<&Model>) -> f32 {
-    model.map_or(0.8, |m| m.min_valid_confidence / 100.0)
+/// Below this confidence (0–1) a value is shown as doubtful: the field's `review_confidence` in
+/// its model (Tesseract's 0–100), which defaults to the model's own.
+fn threshold(model: Option<&Model>, field: &str) -> f32 {
+    let spec = model.and_then(|m| m.fields.iter().find(|f| f.name == field));
+    match (spec, model) {
+        (Some(s), _) => s.review_confidence / 100.0,
+        (None, Some(m)) => m.min_valid_confidence / 100.0,
+        (None, None) => 0.8,
+    }
 }
 
 fn group_of(f: &FieldRecord) -> &str {
@@ -285,5 +289,23 @@ fn decisions(editable: bool) -> Markup {
             }
             p.keys { "Phím: Enter xác nhận và sang trường cần xem tiếp · Ctrl+J trường cần xem tiếp · Ctrl+Enter duyệt" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold;
+
+    #[test]
+    fn each_field_has_its_models_review_bar() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let defs = crate::extract::Definitions::load(&root.join("models"), &root.join("pipelines"))
+            .unwrap();
+        let models = defs.extractor.models();
+        let cccd = models.iter().find(|m| m.id == "cccd");
+        assert!(cccd.is_some());
+        assert_eq!(threshold(cccd, "pid"), 0.9, "models/cccd.toml sets its own");
+        assert_eq!(threshold(cccd, "name"), 0.8, "the model's min_valid_confidence");
+        assert_eq!(threshold(None, "pid"), 0.8);
     }
 }
