@@ -25,7 +25,26 @@ impl DocFields {
     }
 }
 
-/// Something a clerk must look at.
+/// A field a flag is about: its attachment, page (0-based) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagField {
+    pub attachment: i64,
+    pub page: usize,
+    pub name: String,
+}
+
+impl FlagField {
+    fn of(d: &DocFields, name: &str) -> Self {
+        FlagField {
+            attachment: d.attachment,
+            page: d.page,
+            name: name.to_string(),
+        }
+    }
+}
+
+/// Something a clerk must look at. Its identity (what a dismissal names) is `code`, `check`
+/// and `message`; `fields` only says where the screen shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewFlag {
     /// `missing_attachment`, `no_matching_document` or `mismatch`.
@@ -33,6 +52,9 @@ pub struct ReviewFlag {
     /// The pipeline check or expected attachment that raised it.
     pub check: String,
     pub message: String,
+    /// The fields involved: both sides of a mismatch, the linking field of a missing match.
+    #[serde(default)]
+    pub fields: Vec<FlagField>,
 }
 
 /// Equal values; a year also equals a date in that year (birth year on a declaration, birth date
@@ -53,6 +75,7 @@ pub fn check(procedure: &Procedure, docs: &[DocFields]) -> Vec<ReviewFlag> {
                 code: "missing_attachment".into(),
                 check: a.name.clone(),
                 message: format!("no page of the dossier is a {}", a.model),
+                fields: Vec::new(),
             });
         }
     }
@@ -72,6 +95,7 @@ pub fn check(procedure: &Procedure, docs: &[DocFields]) -> Vec<ReviewFlag> {
                         code: "no_matching_document".into(),
                         check: c.name.clone(),
                         message: format!("no {rm} in the dossier has {rf} = {key} ({lm}.{lf})"),
+                        fields: vec![FlagField::of(left, lf)],
                     });
                 }
                 continue;
@@ -91,6 +115,7 @@ pub fn check(procedure: &Procedure, docs: &[DocFields]) -> Vec<ReviewFlag> {
                             right.attachment,
                             right.page + 1
                         ),
+                        fields: vec![FlagField::of(left, lf2), FlagField::of(right, rf2)],
                     });
                 }
             }
@@ -236,6 +261,21 @@ required = true
             flags
                 .iter()
                 .all(|f| f.code == "mismatch" && f.check == "mother_id_card")
+        );
+        // Each names both fields, for the review screen to show it next to either.
+        let about = |f: &ReviewFlag| -> Vec<(i64, String)> {
+            f.fields
+                .iter()
+                .map(|x| (x.attachment, x.name.clone()))
+                .collect()
+        };
+        assert_eq!(
+            about(&flags[0]),
+            [(1, "mother.name".to_string()), (2, "name".to_string())]
+        );
+        assert_eq!(
+            about(&flags[1]),
+            [(1, "mother.birth_year".to_string()), (2, "dob".to_string())]
         );
     }
 

@@ -317,7 +317,10 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
     }
     let percent = |v: f32| (0.0..=100.0).contains(&v);
     if !percent(raw.min_valid_confidence) {
-        errors.push(err(None, "min_valid_confidence must be within 0–100".into()));
+        errors.push(err(
+            None,
+            "min_valid_confidence must be within 0–100".into(),
+        ));
     }
     let review_default = raw.review_confidence.unwrap_or(raw.min_valid_confidence);
     if !percent(review_default) {
@@ -533,8 +536,16 @@ pattern = "("
         );
         has("b_fields.toml", Some("three"), "invalid pattern");
         has("c_unknown_key.toml", None, "colour");
-        has("d_confidence.toml", None, "review_confidence must be within 0–100");
-        has("d_confidence.toml", Some("n"), "review_confidence must be within 0–100");
+        has(
+            "d_confidence.toml",
+            None,
+            "review_confidence must be within 0–100",
+        );
+        has(
+            "d_confidence.toml",
+            Some("n"),
+            "review_confidence must be within 0–100",
+        );
         assert_eq!(errors.len(), 10, "{text:#?}");
     }
 

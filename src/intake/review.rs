@@ -247,6 +247,7 @@ pub async fn decide(
             code: x.code.clone(),
             check: x.check.clone(),
             message: x.message.clone(),
+            fields: Vec::new(),
         };
         st.repo
             .dismiss_flag(&d, &flag, &text, clerk, now)

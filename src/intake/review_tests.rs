@@ -117,6 +117,7 @@ async fn a_clerk_takes_reviews_and_approves_a_dossier() {
         code: "mismatch".into(),
         check: "mother_id_card".into(),
         message: "tên mẹ khác CCCD".into(),
+        fields: vec![],
     };
     repo.replace_flags(d.id, std::slice::from_ref(&flag))
         .await

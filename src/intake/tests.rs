@@ -185,6 +185,7 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
         code: "mismatch".into(),
         check: "mother_id_card".into(),
         message: "m".into(),
+        fields: vec![],
     };
     repo.replace_flags(d.id, std::slice::from_ref(&flag))
         .await

@@ -527,9 +527,10 @@ macro_rules! review_backend {
 
                 async fn flag_views(&self, dossier: DossierId) -> RepoResult<Vec<FlagView>> {
                     let mut tx = self.$begin().await?;
-                    let rows: Vec<(String, String, String, Option<i64>, Option<String>, Option<i64>)> =
+                    type Row = (String, String, String, String, Option<i64>, Option<String>, Option<i64>);
+                    let rows: Vec<Row> =
                         sqlx::query_as(
-                            "SELECT f.code, f.check_name, f.message, x.clerk_id, x.note, x.at
+                            "SELECT f.code, f.check_name, f.message, f.fields, x.clerk_id, x.note, x.at
                              FROM review_flags f LEFT JOIN flag_dismissals x
                                ON x.dossier_id = f.dossier_id AND x.code = f.code
                               AND x.check_name = f.check_name AND x.message = f.message
@@ -541,12 +542,8 @@ macro_rules! review_backend {
                     tx.commit().await?;
                     Ok(rows
                         .into_iter()
-                        .map(|(code, check, message, by, note, at)| FlagView {
-                            flag: ReviewFlag {
-                                code,
-                                check,
-                                message,
-                            },
+                        .map(|(code, check, message, fields, by, note, at)| FlagView {
+                            flag: crate::repo::rows::flag(code, check, message, &fields),
                             dismissed: match (by, note, at) {
                                 (Some(by), Some(note), Some(at)) => Some(Dismissal {
                                     clerk: ClerkId(by),

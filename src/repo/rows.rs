@@ -234,3 +234,18 @@ pub(super) fn attachment_views(
         })
         .collect()
 }
+
+/// A review flag as stored; `fields` is JSON (rows older than the column hold `[]`).
+pub(super) fn flag(
+    code: String,
+    check: String,
+    message: String,
+    fields: &str,
+) -> crate::extract::crosscheck::ReviewFlag {
+    crate::extract::crosscheck::ReviewFlag {
+        code,
+        check,
+        message,
+        fields: serde_json::from_str(fields).unwrap_or_default(),
+    }
+}

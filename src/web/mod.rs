@@ -20,6 +20,7 @@
 //! HTML is written with `maud`: compile-time templates, every interpolated value escaped.
 
 mod assets;
+mod flags;
 mod inbox;
 mod layout;
 mod login;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 use serde_json::json;
 
+use super::flags;
 use super::layout::{clock, json_attr, page, state_label};
 use super::session::ClerkSession;
 use crate::domain::workflow::DossierState;
@@ -33,7 +34,7 @@ fn group_title(prefix: &str) -> &str {
 
 /// The field's label as printed on the form: its first anchor, without the English half and
 /// the colon ("Họ và tên / Full name:" → "Họ và tên").
-fn label(model: Option<&Model>, name: &str) -> String {
+pub(super) fn label(model: Option<&Model>, name: &str) -> String {
     model
         .and_then(|m| m.fields.iter().find(|f| f.name == name))
         .and_then(|f| f.anchors.first())
@@ -186,21 +187,9 @@ fn field_list(
     models: &[Model],
     editable: bool,
 ) -> Markup {
+    let names = flags::Names { fields, models };
     html! {
-        @if !flags.is_empty() {
-            div.flags {
-                h2 { "Cần đối chiếu" }
-                @for f in flags {
-                    div.flag.dismissed[f.dismissed.is_some()] data-flag=(json_attr(&json!(f.flag))) {
-                        p { (f.flag.message) }
-                        @if let Some(x) = &f.dismissed { p.note { "Đã bỏ qua: " (x.note) } }
-                        @else if editable {
-                            label { "Ghi chú khi bỏ qua " input.flag-note type="text" maxlength="2000"; }
-                        }
-                    }
-                }
-            }
-        }
+        (flags::flag_list(flags, &names, editable))
         @for v in views {
             @let of_att: Vec<&FieldRecord> = fields.iter().filter(|f| f.attachment == v.attachment.id).collect();
             @if !of_att.is_empty() {
@@ -210,7 +199,8 @@ fn field_list(
                     fieldset.group {
                         legend { (group_title(g)) }
                         @for f in of_att.iter().filter(|f| group_of(f) == g) {
-                            (field_row(f, model, threshold(model, &f.field.name), editable))
+                            @let flagged = flags::beside_field(f, flags, &names);
+                            (field_row(f, model, threshold(model, &f.field.name), &flagged, editable))
                         }
                     }
                 }
@@ -246,14 +236,21 @@ fn groups<'a>(fields: &[&'a FieldRecord]) -> Vec<&'a str> {
     out
 }
 
-fn field_row(f: &FieldRecord, model: Option<&Model>, threshold: f32, editable: bool) -> Markup {
+fn field_row(
+    f: &FieldRecord,
+    model: Option<&Model>,
+    threshold: f32,
+    flagged: &[String],
+    editable: bool,
+) -> Markup {
     let status = f.field.validation.status;
     let conf = if f.field.confidence < threshold {
         "low"
     } else {
         "high"
     };
-    let attention = needs_attention(f, threshold);
+    // An open flag needs the clerk even on a confirmed field: it still stops approval.
+    let attention = needs_attention(f, threshold) || !flagged.is_empty();
     let message = f.field.validation.notes.join("; ");
     html! {
         div.field.attention[attention] data-id=(f.id) data-version=(f.version)
@@ -272,6 +269,7 @@ fn field_row(f: &FieldRecord, model: Option<&Model>, threshold: f32, editable: b
                 } }
             }
             p.message aria-live="polite" { (message) }
+            @for note in flagged { p.flagged role="note" { "⚠ " (note) } }
         }
     }
 }
@@ -305,7 +303,11 @@ mod tests {
         let cccd = models.iter().find(|m| m.id == "cccd");
         assert!(cccd.is_some());
         assert_eq!(threshold(cccd, "pid"), 0.9, "models/cccd.toml sets its own");
-        assert_eq!(threshold(cccd, "name"), 0.8, "the model's min_valid_confidence");
+        assert_eq!(
+            threshold(cccd, "name"),
+            0.8,
+            "the model's min_valid_confidence"
+        );
         assert_eq!(threshold(None, "pid"), 0.8);
     }
 }

@@ -48,14 +48,15 @@ impl FieldRepo for PgRepo {
         let now = now_millis();
         for f in flags {
             sqlx::query(
-                "INSERT INTO review_flags (dossier_id, code, check_name, message, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO review_flags (dossier_id, code, check_name, message, created_at, fields)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(dossier.0)
             .bind(&f.code)
             .bind(&f.check)
             .bind(&f.message)
             .bind(now)
+            .bind(serde_json::to_string(&f.fields).unwrap_or_else(|_| "[]".into()))
             .execute(&mut *tx)
             .await?;
         }
@@ -64,18 +65,17 @@ impl FieldRepo for PgRepo {
     }
 
     async fn dossier_flags(&self, dossier: DossierId) -> RepoResult<Vec<ReviewFlag>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT code, check_name, message FROM review_flags WHERE dossier_id = $1 ORDER BY id",
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT code, check_name, message, fields FROM review_flags WHERE dossier_id = $1
+             ORDER BY id",
         )
         .bind(dossier.0)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(code, check, message)| ReviewFlag {
-                code,
-                check,
-                message,
+            .map(|(code, check, message, fields)| {
+                crate::repo::rows::flag(code, check, message, &fields)
             })
             .collect())
     }

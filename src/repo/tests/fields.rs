@@ -4,7 +4,7 @@
 use super::queue::{dossier, page, upload};
 use super::{Backend, on_every_backend};
 use crate::domain::{BBox, ClerkRole, ExtractedField, FieldSource, Validation, ValidationStatus};
-use crate::extract::crosscheck::ReviewFlag;
+use crate::extract::crosscheck::{FlagField, ReviewFlag};
 use crate::repo::{ClerkRef, FieldChange, Processed};
 
 on_every_backend!(
@@ -104,16 +104,26 @@ async fn ocr_fields_are_replaced_and_clerk_corrections_stay(b: Backend) {
         code: code.into(),
         check: "requester_id_card".into(),
         message: "m".into(),
+        fields: vec![
+            FlagField {
+                attachment: 4,
+                page: 0,
+                name: "requester.name".into(),
+            },
+            FlagField {
+                attachment: 5,
+                page: 1,
+                name: "name".into(),
+            },
+        ],
     };
     repo.replace_flags(d.id, &[flag("a"), flag("b")])
         .await
         .unwrap();
     repo.replace_flags(d.id, &[flag("c")]).await.unwrap();
     let flags = repo.dossier_flags(d.id).await.unwrap();
-    assert_eq!(
-        flags.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
-        ["c"]
-    );
+    assert_eq!(flags, [flag("c")], "with the fields it is about");
+    assert_eq!(repo.flag_views(d.id).await.unwrap()[0].flag, flag("c"));
     assert_eq!(
         repo.dossier_procedure(d.id).await.unwrap().as_deref(),
         Some("khai-sinh")

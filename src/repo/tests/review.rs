@@ -326,6 +326,7 @@ async fn decisions_end_the_review_and_dismissals_survive_new_checks(b: Backend) 
         code: "mismatch".into(),
         check: "mother_name".into(),
         message: "tên mẹ khác CCCD".into(),
+        fields: vec![],
     };
     repo.replace_flags(d.id, std::slice::from_ref(&flag))
         .await
