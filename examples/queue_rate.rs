@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
                 procedure: "queue-bench",
                 source: DossierSource::Station,
                 citizen_token_sha256: None,
+                lookup_sha256: None,
             },
             &actor,
         )

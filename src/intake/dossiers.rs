@@ -14,9 +14,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{self, Auth, check_dossier_access};
 use super::error::{AppError, ErrorBody};
-use crate::domain::{
-    Actor, Attachment, AttachmentId, Dossier, DossierSource, UnitId, is_valid_code,
-};
+use crate::domain::{Actor, Attachment, AttachmentId, Dossier, DossierSource, is_valid_code};
 use crate::repo::{AttachmentView, FieldRecord, NewDossier, RepoError};
 use crate::store::BlobKey;
 
@@ -45,7 +43,7 @@ fn new_dossier_code(unit: &str) -> String {
 #[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers",
     request_body = CreateDossier,
     responses(
-        (status = 201, description = "The dossier (`code`, `unit`, `procedure`, `state`, …; `upload_token` from the portal)", body = Value),
+        (status = 201, description = "The dossier (`code`, `unit`, `procedure`, `state`, …), its receipt's `lookup_code` (for the citizen's status page) and, from the portal, its `upload_token`: both shown only here", body = Value),
         (status = 400, description = "Malformed body or codes", body = ErrorBody),
         (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Credentials that may not do this (or, with the session cookie, no CSRF token)", body = ErrorBody),
         (status = 404, description = "No such unit", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
@@ -106,16 +104,21 @@ pub async fn create(
             return Err(AppError::Forbidden("this token cannot create dossiers"));
         }
     };
-    let dossier = insert_dossier(
-        &st,
+    let lookup = super::lookup::new_code();
+    let token_hash = citizen_token.as_deref().map(auth::token_hash);
+    let lookup_hash = super::lookup::hash(&lookup);
+    let new = NewDossier {
+        code: "",
         unit,
         procedure,
         source,
-        citizen_token.as_deref(),
-        &actor,
-    )
-    .await?;
+        citizen_token_sha256: token_hash.as_deref(),
+        lookup_sha256: lookup_hash.as_deref(),
+    };
+    let dossier = insert_dossier(&st, new, &actor).await?;
     let mut out = dossier_json(&dossier);
+    // Printed on the receipt; shown once, only its hash is kept.
+    out["lookup_code"] = json!(lookup);
     if let Some(t) = citizen_token {
         // Shown once; only its hash is kept.
         out["upload_token"] = json!(t);
@@ -123,36 +126,24 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+/// Creates `new` under a fresh dossier code of its unit (its `code` is ignored).
 async fn insert_dossier(
     st: &AppState,
-    unit: UnitId,
-    procedure: &str,
-    source: DossierSource,
-    citizen_token: Option<&str>,
+    new: NewDossier<'_>,
     actor: &Actor,
 ) -> Result<Dossier, AppError> {
     let unit_code = st
         .repo
-        .unit_by_id(unit)
+        .unit_by_id(new.unit)
         .await?
         .ok_or(AppError::NotFound("unit"))?
         .code;
-    let token_hash = citizen_token.map(auth::token_hash);
     // A random code can collide; try a few.
     for _ in 0..4 {
         let code = new_dossier_code(&unit_code);
         let r = st
             .repo
-            .create_dossier(
-                NewDossier {
-                    code: &code,
-                    unit,
-                    procedure,
-                    source,
-                    citizen_token_sha256: token_hash.as_deref(),
-                },
-                actor,
-            )
+            .create_dossier(NewDossier { code: &code, ..new }, actor)
             .await;
         match r {
             Err(RepoError::Conflict(_)) => continue,

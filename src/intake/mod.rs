@@ -21,6 +21,7 @@
 pub mod auth;
 mod dossiers;
 pub mod error;
+pub mod lookup;
 pub mod openapi;
 #[cfg(test)]
 mod openapi_tests;

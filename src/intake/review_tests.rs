@@ -308,30 +308,71 @@ async fn the_citizen_sees_the_state_and_the_reason_but_no_personal_data() {
                 procedure: "dang_ky_khai_sinh",
                 source: DossierSource::Portal,
                 citizen_token_sha256: Some(&auth::token_hash(&token)),
+                lookup_sha256: crate::intake::lookup::hash("7K2M-9Q4T").as_deref(),
             },
             &Actor::Anonymous,
         )
         .await
         .unwrap();
-    let status = |token: String| {
-        let f = &f;
-        async move {
-            let req = Request::post("/status/XA-CITIZEN1")
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("token={token}")))
-                .unwrap();
-            let r = router(f.state.clone()).oneshot(req).await.unwrap();
-            let s = r.status();
-            let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-            (s, String::from_utf8(b.to_vec()).unwrap())
-        }
-    };
+    let status = |token: String| status_of(&f, "XA-CITIZEN1", token);
     let (s, page) = status(auth::new_token(auth::CITIZEN_PREFIX)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(page.contains("không đúng"));
     let (s, page) = status(token.clone()).await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("Đang tiếp nhận"), "{page}");
+    // The receipt's lookup code, typed as people type it, opens it too; a wrong one does not.
+    assert_eq!(status("7k2m 9q4t".into()).await.0, StatusCode::OK);
+    assert_eq!(status("7K2M-9Q4V".into()).await.0, StatusCode::NOT_FOUND);
+
+    // A dossier made over the API gets its code once, on the receipt, and it opens only that one.
+    let bearer = format!("Bearer {}", f.token);
+    let (s, made) = call(
+        &f,
+        "POST",
+        "/api/v1/dossiers",
+        &bearer,
+        Some(json!({"procedure": "p"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let lookup = made["lookup_code"].as_str().unwrap().to_string();
+    let code = made["code"].as_str().unwrap();
+    assert_eq!(status_of(&f, code, lookup.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        status(lookup).await.0,
+        StatusCode::NOT_FOUND,
+        "another dossier's code"
+    );
+    let (_, shown) = call(
+        &f,
+        "GET",
+        &format!("/api/v1/dossiers/{code}"),
+        &bearer,
+        None,
+    )
+    .await;
+    assert!(shown.get("lookup_code").is_none(), "shown once");
+    after_review(&f, d, token).await;
+}
+
+async fn status_of(f: &Fixture, code: &str, token: String) -> (StatusCode, String) {
+    let req = Request::post(format!("/status/{code}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap();
+    let r = router(f.state.clone()).oneshot(req).await.unwrap();
+    let s = r.status();
+    let b = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    (s, String::from_utf8(b.to_vec()).unwrap())
+}
+
+/// Processed, reviewed and returned: what the citizen's page shows then.
+async fn after_review(f: &Fixture, d: crate::domain::Dossier, token: String) {
+    use crate::domain::Actor;
+    let repo = f.state.repo.clone();
+    let unit = repo.unit_by_code("XA").await.unwrap().unwrap();
+    let status = |token: String| status_of(f, "XA-CITIZEN1", token);
 
     // Processed, reviewed and returned with a reason: the citizen reads the reason, not the data.
     let file = crate::domain::NewAttachment {

@@ -104,6 +104,7 @@ pub trait ClerkRepo: Send + Sync {
     async fn clerk_by_username(&self, username: &str) -> RepoResult<Option<(Clerk, String)>>;
 }
 
+#[derive(Clone, Copy)]
 pub struct NewDossier<'a> {
     pub code: &'a str,
     pub unit: UnitId,
@@ -111,6 +112,8 @@ pub struct NewDossier<'a> {
     pub source: DossierSource,
     /// Hash of the citizen upload token scoped to this dossier, if one is issued.
     pub citizen_token_sha256: Option<&'a str>,
+    /// Hash of the short lookup code printed on the receipt, if one is issued.
+    pub lookup_sha256: Option<&'a str>,
 }
 
 /// A job to enqueue with an attachment; the payload is opaque JSON to the repository.
@@ -141,6 +144,12 @@ pub trait DossierRepo: Send + Sync {
     async fn create_dossier(&self, d: NewDossier<'_>, actor: &Actor) -> RepoResult<Dossier>;
     async fn dossier_by_code(&self, code: &str) -> RepoResult<Option<Dossier>>;
     async fn dossier_by_citizen_token(&self, token_sha256: &str) -> RepoResult<Option<DossierId>>;
+    /// The dossier with this code whose receipt's lookup code hashes to `lookup_sha256`.
+    async fn dossier_by_lookup(
+        &self,
+        code: &str,
+        lookup_sha256: &str,
+    ) -> RepoResult<Option<DossierId>>;
     /// In ONE transaction: an attachment row and a job row per new file (`job` makes its
     /// payload), plus audit rows. A file whose bytes are already in the dossier returns the
     /// existing attachment.

@@ -1,5 +1,6 @@
 //! The citizen's status page: the dossier's state and, when it was returned, the clerk's reason,
-//! for whoever holds the dossier's upload token. Nothing read from the papers (names, IDs) is
+//! for whoever holds the dossier's upload token or the lookup code printed on its receipt
+//! ([`crate::intake::lookup`]). Nothing read from the papers (names, IDs) is
 //! shown. The token is posted in a form, never put in a URL, so it stays out of logs and
 //! browser history.
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use super::layout::{clock, page, state_label};
 use crate::domain::workflow::DossierState;
 use crate::intake::auth::token_hash;
+use crate::intake::lookup;
 use crate::intake::{AppError, AppState};
 
 fn form(code: &str, error: Option<&str>) -> Markup {
@@ -24,7 +26,7 @@ fn form(code: &str, error: Option<&str>) -> Markup {
             div.login {
                 h1 { "Tra cứu hồ sơ " (code) }
                 form method="post" action={ "/status/" (code) } {
-                    label for="token" { "Mã tải lên (trên giấy biên nhận)" }
+                    label for="token" { "Mã tra cứu trên giấy biên nhận (hoặc mã tải lên)" }
                     input #token name="token" type="password" autocomplete="off" required;
                     @if let Some(e) = error { p.error role="alert" { (e) } }
                     p { button type="submit" { "Xem trạng thái" } }
@@ -48,17 +50,18 @@ pub async fn show(
     Path(code): Path<String>,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    let d = match st
-        .repo
-        .dossier_by_citizen_token(&token_hash(f.token.trim()))
-        .await?
-    {
+    let typed = f.token.trim();
+    let found = match lookup::hash(typed) {
+        Some(h) => st.repo.dossier_by_lookup(&code, &h).await?,
+        None => st.repo.dossier_by_citizen_token(&token_hash(typed)).await?,
+    };
+    let d = match found {
         Some(id) => st.repo.dossier_by_code(&code).await?.filter(|d| d.id == id),
         None => None,
     };
     // One answer for a wrong token and for a code that does not exist: codes cannot be probed.
     let Some(d) = d else {
-        let page = form(&code, Some("Mã hồ sơ hoặc mã tải lên không đúng."));
+        let page = form(&code, Some("Mã hồ sơ hoặc mã tra cứu không đúng."));
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
     let state = DossierState::parse(&d.status);

@@ -17,14 +17,16 @@ impl DossierRepo for PgRepo {
         let mut tx = self.tx().await?;
         let now = now_millis();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since)
-             VALUES ($1, $2, $3, 'receiving', $4, $5, $5) RETURNING id",
+            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since,
+                                  lookup_sha256)
+             VALUES ($1, $2, $3, 'receiving', $4, $5, $5, $6) RETURNING id",
         )
         .bind(d.code)
         .bind(d.unit.0)
         .bind(d.procedure)
         .bind(d.source.as_str())
         .bind(now)
+        .bind(d.lookup_sha256)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict(format!("dossier {}", d.code)))?;
@@ -64,6 +66,20 @@ impl DossierRepo for PgRepo {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(Into::into))
+    }
+
+    async fn dossier_by_lookup(
+        &self,
+        code: &str,
+        lookup_sha256: &str,
+    ) -> RepoResult<Option<DossierId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM dossiers WHERE code = $1 AND lookup_sha256 = $2")
+                .bind(code)
+                .bind(lookup_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.map(DossierId))
     }
 
     async fn dossier_by_citizen_token(&self, token_sha256: &str) -> RepoResult<Option<DossierId>> {

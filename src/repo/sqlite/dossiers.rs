@@ -17,8 +17,9 @@ impl DossierRepo for SqliteRepo {
         let mut tx = self.write_tx().await?;
         let now = now_millis();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since)
-             VALUES (?, ?, ?, 'receiving', ?, ?, ?) RETURNING id",
+            "INSERT INTO dossiers (code, unit_id, procedure, status, source, created_at, state_since,
+                                  lookup_sha256)
+             VALUES (?, ?, ?, 'receiving', ?, ?, ?, ?) RETURNING id",
         )
         .bind(d.code)
         .bind(d.unit.0)
@@ -26,6 +27,7 @@ impl DossierRepo for SqliteRepo {
         .bind(d.source.as_str())
         .bind(now)
         .bind(now)
+        .bind(d.lookup_sha256)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match RepoError::from(e) {
@@ -67,6 +69,20 @@ impl DossierRepo for SqliteRepo {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(Into::into))
+    }
+
+    async fn dossier_by_lookup(
+        &self,
+        code: &str,
+        lookup_sha256: &str,
+    ) -> RepoResult<Option<DossierId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM dossiers WHERE code = ? AND lookup_sha256 = ?")
+                .bind(code)
+                .bind(lookup_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.map(DossierId))
     }
 
     async fn dossier_by_citizen_token(&self, token_sha256: &str) -> RepoResult<Option<DossierId>> {

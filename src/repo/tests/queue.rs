@@ -42,6 +42,7 @@ pub(crate) async fn dossier(repo: &dyn Repo, unit: &str) -> Dossier {
             procedure: "khai-sinh",
             source: DossierSource::Station,
             citizen_token_sha256: None,
+            lookup_sha256: None,
         },
         &Actor::Admin,
     )

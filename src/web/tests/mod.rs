@@ -53,6 +53,7 @@ pub(super) async fn fixture(cfg: Config) -> Fixture {
             procedure: "p",
             source: DossierSource::Station,
             citizen_token_sha256: None,
+            lookup_sha256: None,
         },
         &Actor::Admin,
     )
