@@ -63,7 +63,10 @@ impl Names<'_> {
                 self.value(a)
             ),
             ("missing_attachment", _) => {
-                format!("Thiếu giấy tờ bắt buộc ({})", f.flag.check)
+                // The message names the model the pipeline expects: show its title.
+                let model = f.flag.message.strip_prefix("no page of the dossier is a ");
+                let title = model.and_then(|m| self.model(m)).map(|m| m.title.as_str());
+                format!("Thiếu giấy tờ bắt buộc: {}", title.unwrap_or(&f.flag.check))
             }
             _ => f.flag.message.clone(),
         }
@@ -192,6 +195,16 @@ mod tests {
         assert!(card[0].ends_with("“NGUYỄN THỊ HƯƠNG”"), "{card:?}");
         assert!(beside_field(&fields[2], &flags, &names).is_empty());
         assert!(names.sentence(&open).contains("” khác "));
+        let missing = FlagView {
+            flag: ReviewFlag {
+                code: "missing_attachment".into(),
+                check: "to_khai".into(),
+                message: "no page of the dossier is a to_khai_khai_sinh".into(),
+                fields: vec![],
+            },
+            dismissed: None,
+        };
+        assert!(names.sentence(&missing).starts_with("Thiếu giấy tờ bắt buộc: Tờ khai"));
 
         // A dismissed flag stays in the list, no longer beside the fields.
         let dismissed = FlagView {

@@ -24,6 +24,7 @@ mod flags;
 mod inbox;
 mod layout;
 mod login;
+mod messages;
 mod preview;
 mod screen;
 pub mod session;

@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 use serde_json::json;
 
-use super::flags;
 use super::layout::{clock, json_attr, page, state_label};
 use super::session::ClerkSession;
+use super::{flags, messages};
 use crate::domain::workflow::DossierState;
 use crate::domain::{ValidationStatus, now_millis};
 use crate::extract::model::Model;
@@ -251,7 +251,13 @@ fn field_row(
     };
     // An open flag needs the clerk even on a confirmed field: it still stops approval.
     let attention = needs_attention(f, threshold) || !flagged.is_empty();
-    let message = f.field.validation.notes.join("; ");
+    let notes = &f.field.validation.notes;
+    let name_of = |n: &str| label(model, n);
+    let message = notes
+        .iter()
+        .map(|n| messages::vietnamese(n, &name_of))
+        .collect::<Vec<_>>()
+        .join("; ");
     html! {
         div.field.attention[attention] data-id=(f.id) data-version=(f.version)
             data-page={ (f.attachment) "-" (f.field.page) } {
@@ -268,7 +274,7 @@ fn field_row(
                     ValidationStatus::Unchecked => "Chưa kiểm",
                 } }
             }
-            p.message aria-live="polite" { (message) }
+            p.message aria-live="polite" title=(notes.join("; ")) { (message) }
             @for note in flagged { p.flagged role="note" { "⚠ " (note) } }
         }
     }
