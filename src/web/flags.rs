@@ -204,7 +204,11 @@ mod tests {
             },
             dismissed: None,
         };
-        assert!(names.sentence(&missing).starts_with("Thiếu giấy tờ bắt buộc: Tờ khai"));
+        assert!(
+            names
+                .sentence(&missing)
+                .starts_with("Thiếu giấy tờ bắt buộc: Tờ khai")
+        );
 
         // A dismissed flag stays in the list, no longer beside the fields.
         let dismissed = FlagView {
