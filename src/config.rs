@@ -302,6 +302,10 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// `Retry-After` of a 503 (database or blob store unreachable): when clients should try again.
     pub retry_after_secs: u64,
+    /// Gzip pages, JSON, scripts and styles for clients that accept it (commune links are slow);
+    /// images, PDFs and other binary files are sent as they are. Off behind a proxy that
+    /// compresses already.
+    pub compress: bool,
 }
 
 impl Default for ServerConfig {
@@ -314,6 +318,7 @@ impl Default for ServerConfig {
             allow_anonymous_dossiers: true,
             shutdown_grace_secs: 30,
             retry_after_secs: 5,
+            compress: true,
         }
     }
 }

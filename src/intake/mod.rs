@@ -19,6 +19,8 @@
 //! | `/review/…` | the clerks' web UI ([`crate::web`]); its session cookie also works here |
 
 pub mod auth;
+#[cfg(test)]
+mod compression_tests;
 mod dossiers;
 pub mod error;
 pub mod lookup;
@@ -44,6 +46,8 @@ use axum::middleware;
 use axum::response::Response;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::Notify;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -109,6 +113,21 @@ pub fn router(state: AppState) -> Router {
                 r
             }
         }))
+        .layer(compression(state.cfg.server.compress))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Gzip for text (pages, JSON, scripts, styles, metrics); never for images (already
+/// compressed), PDFs or other binary downloads, which would cost CPU for nothing.
+fn compression(on: bool) -> CompressionLayer<impl Predicate> {
+    let binary = DefaultPredicate::new()
+        .and(NotForContentType::const_new("application/pdf"))
+        .and(NotForContentType::const_new("application/octet-stream"));
+    CompressionLayer::new()
+        .no_br()
+        .no_deflate()
+        .no_zstd()
+        .gzip(on)
+        .compress_when(binary)
 }
