@@ -32,12 +32,7 @@ pub async fn page_preview(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let width = size.w.unwrap_or(1200).clamp(MIN_WIDTH, MAX_WIDTH);
-    let d = st
-        .repo
-        .dossier_by_code(&code)
-        .await?
-        .filter(|d| d.unit_id == session.clerk.unit)
-        .ok_or(AppError::NotFound("dossier"))?;
+    let d = session.own_dossier(&st, &code).await?;
     let a = st
         .repo
         .attachment(AttachmentId(att))

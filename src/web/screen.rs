@@ -64,12 +64,7 @@ pub async fn screen(
     session: ClerkSession,
     Path(code): Path<String>,
 ) -> Result<Markup, AppError> {
-    let mut d = st
-        .repo
-        .dossier_by_code(&code)
-        .await?
-        .filter(|d| d.unit_id == session.clerk.unit)
-        .ok_or(AppError::NotFound("dossier"))?;
+    let mut d = session.own_dossier(&st, &code).await?;
     let now = now_millis();
     let until = st.cfg.review.claim_until(now);
     // Opening a dossier waiting for review takes it; one already ours is renewed.

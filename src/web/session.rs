@@ -28,6 +28,22 @@ pub struct ClerkSession {
     pub(crate) token_sha256: String,
 }
 
+impl ClerkSession {
+    /// A dossier of the clerk's unit; another unit's is "not found", so codes of other
+    /// communes cannot be probed.
+    pub async fn own_dossier(
+        &self,
+        st: &AppState,
+        code: &str,
+    ) -> Result<crate::domain::Dossier, AppError> {
+        st.repo
+            .dossier_by_code(code)
+            .await?
+            .filter(|d| d.unit_id == self.clerk.unit)
+            .ok_or(AppError::NotFound("dossier"))
+    }
+}
+
 /// No (live) session: pages go to the login form, JSON callers get 401.
 #[derive(Debug)]
 pub enum SessionRejection {
