@@ -74,6 +74,16 @@ impl ClerkRole {
             ClerkRole::Admin => "admin",
         }
     }
+
+    /// The role as stored; anything but `admin` is a plain clerk (the column's CHECK allows only
+    /// these two).
+    pub fn from_db(s: &str) -> Self {
+        if s == ClerkRole::Admin.as_str() {
+            ClerkRole::Admin
+        } else {
+            ClerkRole::Clerk
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -110,11 +110,7 @@ macro_rules! activity_backend {
                     clerks: clerks
                         .into_iter()
                         .map(|(id, username, role)| {
-                            let role = if role == "admin" {
-                                crate::domain::ClerkRole::Admin
-                            } else {
-                                crate::domain::ClerkRole::Clerk
-                            };
+                            let role = crate::domain::ClerkRole::from_db(&role);
                             (crate::domain::ClerkId(id), username, role)
                         })
                         .collect(),

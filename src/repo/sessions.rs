@@ -116,7 +116,7 @@ macro_rules! sessions_backend {
                             unit: crate::domain::UnitId(unit),
                         },
                         username,
-                        admin: role == crate::domain::ClerkRole::Admin.as_str(),
+                        admin: crate::domain::ClerkRole::from_db(&role) == crate::domain::ClerkRole::Admin,
                         csrf,
                         created_at,
                         last_seen,

@@ -320,11 +320,7 @@ impl ClerkRepo for PgRepo {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(id, unit, username, role, hash)| {
-            let role = if role == "admin" {
-                ClerkRole::Admin
-            } else {
-                ClerkRole::Clerk
-            };
+            let role = ClerkRole::from_db(&role);
             (
                 Clerk {
                     id: ClerkId(id),

@@ -274,11 +274,7 @@ impl ClerkRepo for SqliteRepo {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(id, unit, username, role, hash)| {
-            let role = if role == "admin" {
-                ClerkRole::Admin
-            } else {
-                ClerkRole::Clerk
-            };
+            let role = ClerkRole::from_db(&role);
             (
                 Clerk {
                     id: ClerkId(id),
