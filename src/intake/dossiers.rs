@@ -6,7 +6,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -29,13 +28,7 @@ pub struct CreateDossier {
 
 /// Human-friendly and unguessable enough to read out at a counter: `<UNIT>-<10 chars>`.
 fn new_dossier_code(unit: &str) -> String {
-    // Crockford base32 without I, L, O, U: nothing to misread.
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut rng = rand::rng();
-    let tail: String = (0..10)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("{unit}-{tail}")
+    format!("{unit}-{}", super::lookup::random_chars(10))
 }
 
 /// Creates a dossier: a station or clerk for its own unit, or (when the portal allows it) anyone,

@@ -6,15 +6,21 @@
 
 use rand::Rng;
 
+/// Crockford base32 without I, L, O, U: nothing to misread (dossier codes use it too).
 const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const LEN: usize = 8;
 
+/// `n` random characters of [`ALPHABET`].
+pub fn random_chars(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 /// A new code, as printed.
 pub fn new_code() -> String {
-    let mut rng = rand::rng();
-    let raw: String = (0..LEN)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let raw = random_chars(LEN);
     format!("{}-{}", &raw[..4], &raw[4..])
 }
 

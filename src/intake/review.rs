@@ -17,7 +17,7 @@ use super::error::{AppError, ErrorBody};
 use crate::domain::workflow::{ALL_STATES, DossierState, Event};
 use crate::domain::{Actor, Dossier, ValidationStatus, now_millis};
 use crate::extract::crosscheck::ReviewFlag;
-use crate::repo::{ClaimOutcome, ClerkRef, FieldChange, QueueFilter, Refusal};
+use crate::repo::{ClaimOutcome, ClerkRef, FieldChange, FieldRecord, QueueFilter, Refusal};
 
 /// Longest reason or note a clerk may write.
 const MAX_NOTE_CHARS: usize = 2000;
@@ -257,8 +257,15 @@ pub async fn decide(
                 r => refusal(r),
             })?;
     }
+    // Read once: approval checks them, and the metrics count the untouched ones. The clerk
+    // holds the claim, so they cannot change in between.
+    let fields = if event == Event::Approve {
+        st.repo.dossier_fields(d.id).await?
+    } else {
+        Vec::new()
+    };
     if event == Event::Approve {
-        let pending = pending_for_approval(&st, &d).await?;
+        let pending = pending_for_approval(&st, &d, &fields).await?;
         if !pending.is_empty() {
             return Err(AppError::NotReviewed { pending });
         }
@@ -271,21 +278,20 @@ pub async fn decide(
     // The dossier as read before the decision: in review since the clerk took it.
     let claimed_for = (d.status == DossierState::InReview.as_str())
         .then(|| (now - d.state_since) as f64 / 1000.0);
-    let fields = if event == Event::Approve {
-        st.repo.dossier_fields(d.id).await?
-    } else {
-        Vec::new()
-    };
     super::stats::count_decision(&req.action, claimed_for, &fields);
     Ok(Json(json!({"code": d.code, "state": state})))
 }
 
 /// What stands between the dossier and approval: required fields neither valid nor confirmed,
 /// and review flags nobody dismissed.
-async fn pending_for_approval(st: &AppState, d: &Dossier) -> Result<Vec<Value>, AppError> {
+async fn pending_for_approval(
+    st: &AppState,
+    d: &Dossier,
+    fields: &[FieldRecord],
+) -> Result<Vec<Value>, AppError> {
     let models = st.defs.extractor.models();
     let mut pending = Vec::new();
-    for r in st.repo.dossier_fields(d.id).await? {
+    for r in fields {
         let required = models
             .iter()
             .find(|m| m.id == r.model)
