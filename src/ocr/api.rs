@@ -61,16 +61,29 @@ impl Api {
     }
 
     /// 8-bit gray, tightly packed. Tesseract copies the pixels.
-    pub fn set_image(&mut self, gray: &[u8], width: u32, height: u32, dpi: u32) -> bool {
-        let (Ok(w), Ok(h)) = (c_int::try_from(width), c_int::try_from(height)) else {
+    /// `pixels`: `height` rows of `width` pixels of `channels` bytes (1 gray, 3 RGB).
+    pub fn set_image(
+        &mut self,
+        pixels: &[u8],
+        width: u32,
+        height: u32,
+        channels: u32,
+        dpi: u32,
+    ) -> bool {
+        let (Ok(w), Ok(h), Ok(row)) = (
+            c_int::try_from(width),
+            c_int::try_from(height),
+            c_int::try_from(u64::from(width) * u64::from(channels)),
+        ) else {
             return false;
         };
-        if width == 0 || height == 0 || gray.len() < width as usize * height as usize {
+        let needed = width as usize * height as usize * channels as usize;
+        if width == 0 || height == 0 || !matches!(channels, 1 | 3) || pixels.len() < needed {
             return false;
         }
-        // SAFETY: the buffer holds height rows of width bytes, checked above.
+        // SAFETY: the buffer holds height rows of width pixels of `channels` bytes, checked above.
         unsafe {
-            TessBaseAPISetImage(self.0, gray.as_ptr(), w, h, 1, w);
+            TessBaseAPISetImage(self.0, pixels.as_ptr(), w, h, channels as c_int, row);
             TessBaseAPISetSourceResolution(self.0, dpi as c_int);
         }
         true

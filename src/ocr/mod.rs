@@ -3,19 +3,21 @@
 //! The program sets `OMP_THREAD_LIMIT=1` at start-up: parallelism comes from pages, not from OpenMP.
 
 mod api;
+mod choice;
 mod order;
 
 use std::cell::RefCell;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 use tesseract_sys::{
     TessOcrEngineMode_OEM_LSTM_ONLY, TessOcrEngineMode_OEM_TESSERACT_ONLY, TessPageSegMode,
     TessPageSegMode_PSM_OSD_ONLY,
 };
 
 pub use self::api::Orientation;
+pub use self::choice::{confident_words, reading_score};
 
 use crate::config::OcrConfig;
 use crate::domain::{Line, Word};
@@ -125,10 +127,25 @@ impl Engine {
 
     /// Recognises an 8-bit gray image at the given resolution.
     pub fn recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<OcrResult, OcrError> {
-        if !self
-            .api
-            .set_image(image.as_raw(), image.width(), image.height(), dpi)
-        {
+        self.recognize_pixels(image.as_raw(), image.width(), image.height(), 1, dpi)
+    }
+
+    /// Recognises a colour image: Tesseract then thresholds it itself, channel by channel, as
+    /// the `tesseract` command does with a colour file (which can separate text from a tinted
+    /// background better than one gray copy).
+    pub fn recognize_rgb(&mut self, image: &RgbImage, dpi: u32) -> Result<OcrResult, OcrError> {
+        self.recognize_pixels(image.as_raw(), image.width(), image.height(), 3, dpi)
+    }
+
+    fn recognize_pixels(
+        &mut self,
+        pixels: &[u8],
+        width: u32,
+        height: u32,
+        channels: u32,
+        dpi: u32,
+    ) -> Result<OcrResult, OcrError> {
+        if !self.api.set_image(pixels, width, height, channels, dpi) {
             return Err(OcrError::Image);
         }
         let mut result = self.api.recognize().ok_or(OcrError::Recognize);
@@ -169,7 +186,7 @@ impl Engine {
             self.osd = Some(osd);
         }
         let osd = self.osd.as_mut().expect("created above");
-        if !osd.set_image(image.as_raw(), image.width(), image.height(), dpi) {
+        if !osd.set_image(image.as_raw(), image.width(), image.height(), 1, dpi) {
             return Err(OcrError::Image);
         }
         let o = osd.detect_orientation();
