@@ -181,6 +181,18 @@ pub struct NormalizeConfig {
     /// turned upright) and the reading with more confident words is kept; so is a page where it
     /// read nothing at all. 0 turns the check off.
     pub plain_check_below_word_share: f32,
+    /// Which pages are read a second time as delivered (only turned upright), keeping the
+    /// better reading: `risky` (pages that went through a step whose effect on Tesseract is a
+    /// toss-up, see below), `changed` (every page normalization changed), `never` (only the
+    /// check above).
+    pub compare_plain_reading: PlainComparison,
+    /// `risky`: levelling a page skewed by less than this many degrees. Tesseract reads such
+    /// lines itself, and resampling can cost the marks over circumflexes.
+    pub compare_below_skew_deg: f32,
+    /// `risky`: shrinking the text below this share of the page's own resolution (table rules
+    /// close in on the letters). Dropping seals and signatures by colour is always risky: pen
+    /// ink and coloured text can go with them.
+    pub compare_below_scale: f32,
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
@@ -245,6 +257,9 @@ impl Default for NormalizeConfig {
             max_scale_vs_estimated_dpi: 4.0,
             max_letter_inches: 0.25,
             plain_check_below_word_share: 0.5,
+            compare_plain_reading: PlainComparison::Risky,
+            compare_below_skew_deg: 2.0,
+            compare_below_scale: 0.9,
             blank_max_ink: 0.0002,
             deskew: true,
             max_skew_deg: 10.0,
@@ -362,6 +377,15 @@ impl Default for QueueConfig {
             outage_backoff_max_ms: 10_000,
         }
     }
+}
+
+/// When a page gets a second, plain reading (`normalize.compare_plain_reading`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlainComparison {
+    Risky,
+    Changed,
+    Never,
 }
 
 /// Database backend: the embedded SQLite (default) or PostgreSQL for several processes and
@@ -777,6 +801,12 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&n.plain_check_below_word_share) {
             errs.push("normalize.plain_check_below_word_share must be within 0..=1".to_string());
+        }
+        if !(0.0..=45.0).contains(&n.compare_below_skew_deg) {
+            errs.push("normalize.compare_below_skew_deg must be within 0..=45".to_string());
+        }
+        if !(0.0..=1.0).contains(&n.compare_below_scale) {
+            errs.push("normalize.compare_below_scale must be within 0..=1".to_string());
         }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {
             errs.push("normalize.dpi_tolerance must be within 0..1".to_string());

@@ -128,8 +128,8 @@ pub struct PageReport {
     /// Mean word confidence, 0–100; `None` when there are no words.
     pub mean_confidence: Option<f32>,
     /// Which reading the text comes from: the normalized copy, the page as delivered when that
-    /// read clearly more words (see `normalize.plain_check_below_word_share`), or a PDF page's
-    /// own text layer.
+    /// reads at least as well (see `normalize.compare_plain_reading`), or a PDF page's own text
+    /// layer.
     pub reading: Reading,
     /// Things a reader must know about the page (`no_text`: it has ink but nothing was read).
     pub warnings: Vec<PageWarning>,

@@ -10,7 +10,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, PlainComparison};
 use crate::decode::{self, DecodeError, Format};
 use crate::domain::{DpiSource, PageReport, PageWarning, Reading, StageTimings};
 use crate::extract::Extractor;
@@ -365,11 +365,13 @@ impl Processor {
         Ok((n, ocr, osd_ms, conf))
     }
 
-    /// Never worse than plain Tesseract: when the normalized reading finds few confident words for
-    /// the text-like ink on the page (or none at all), the page is also read as delivered (only
-    /// turned the same way upright, no crop, dropout, flattening, mark removal or text-size
-    /// scaling) and the reading with clearly more confident words is kept. A normalization step
-    /// that goes wrong on an unusual page then costs one more reading, never the page's text.
+    /// Never worse than plain Tesseract: a page that went through a step whose effect on
+    /// Tesseract is a toss-up (`normalize.compare_plain_reading`: levelling a slight skew,
+    /// dropping colour marks, shrinking the text) is also read as delivered (only turned the same
+    /// way upright), and the reading that scores better (`ocr::reading_score`) is kept, the plain
+    /// one on a tie (it keeps the page's own image in the PDF). So is a page whose normalized
+    /// reading finds few confident words for its text-like ink. A normalization step that goes
+    /// wrong on an unusual page then costs one more reading, never the page's text.
     fn guard(
         &self,
         n: Normalized,
@@ -377,22 +379,31 @@ impl Processor {
         delivered: decode::DecodedPage,
     ) -> Result<(Normalized, OcrResult, Reading), FileError> {
         let cfg = &self.cfg.normalize;
-        let ours = confident_words(&ocr);
+        let ours = ocr::confident_words(&ocr);
         // About four letters a word; x-height-shaped letters are most of them.
         let expected = n.letters as f32 / 4.0;
         let share = cfg.plain_check_below_word_share;
-        let suspicious = share > 0.0 && (ours == 0 || (ours as f32) < share * expected);
-        if !suspicious {
+        let few = share > 0.0 && (ours == 0 || (ours as f32) < share * expected);
+        let compare = match cfg.compare_plain_reading {
+            PlainComparison::Never => false,
+            PlainComparison::Changed => true,
+            PlainComparison::Risky => went_through_risky_step(&n, cfg),
+        };
+        if !few && !compare {
             return Ok((n, ocr, Reading::Normalized));
         }
         let mut plain = normalize(delivered, &plain_config(cfg));
         plain.blank = false;
         let cw = (plain.orientation + 360 - n.orientation) % 360;
         let plain = if cw == 0 { plain } else { plain.turned(cw) };
-        let second = self.recognize(&plain)?;
-        let theirs = confident_words(&second);
-        tracing::debug!(ours, theirs, "plain reading checked");
-        if theirs as f32 > ours as f32 * 1.2 + 2.0 {
+        if plain.ocr_image == n.ocr_image && plain.ocr_dpi == n.ocr_dpi {
+            // Normalization left the page as Tesseract would have seen it: same reading.
+            return Ok((n, ocr, Reading::Normalized));
+        }
+        let second = self.recognize_plain(&plain)?;
+        let (score_ours, score_plain) = (ocr::reading_score(&ocr), ocr::reading_score(&second));
+        tracing::debug!(score_ours, score_plain, "plain reading checked");
+        if score_plain >= score_ours {
             Ok((plain, second, Reading::Plain))
         } else {
             Ok((n, ocr, Reading::Normalized))
@@ -410,6 +421,21 @@ impl Processor {
             })
             .map(|o| 360 - o.degrees);
         (turn, found.map(|o| o.confidence), ms_since(t))
+    }
+
+    /// The plain reading sees a colour page in colour, as the `tesseract` command would, unless
+    /// the page had to be rescaled for it.
+    fn recognize_plain(&self, plain: &Normalized) -> Result<OcrResult, FileError> {
+        let colour = plain.display.color().has_color()
+            && (plain.display.width(), plain.display.height())
+                == (plain.ocr_image.width(), plain.ocr_image.height());
+        if !colour {
+            return self.recognize(plain);
+        }
+        let rgb = plain.display.to_rgb8();
+        Ok(ocr::with_engine(&self.cfg.ocr, |e| {
+            e.recognize_rgb(&rgb, plain.ocr_dpi.round() as u32)
+        })??)
     }
 
     fn recognize(&self, n: &Normalized) -> Result<OcrResult, FileError> {
@@ -491,12 +517,12 @@ pub struct FileSummary {
     pub outputs: Vec<PathBuf>,
 }
 
-/// Words Tesseract is fairly sure of, with at least one letter or digit.
-fn confident_words(ocr: &OcrResult) -> usize {
-    ocr.words
-        .iter()
-        .filter(|w| w.confidence >= 60.0 && w.text.chars().any(char::is_alphanumeric))
-        .count()
+/// Steps that help most pages but can cost an unusual one words (measured in BENCHMARKS.md);
+/// cropping, flattening, despeckling and larger levelling or enlarging did not.
+fn went_through_risky_step(n: &Normalized, cfg: &crate::config::NormalizeConfig) -> bool {
+    let slight_skew = n.skew != 0.0 && n.skew.abs() < cfg.compare_below_skew_deg;
+    let shrunk = n.dpi > 0.0 && n.ocr_dpi < cfg.compare_below_scale * n.dpi;
+    slight_skew || shrunk || !n.colour_marks.is_empty()
 }
 
 /// Normalization for the plain reading: the page as delivered, gray, at its own resolution
