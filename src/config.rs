@@ -193,6 +193,9 @@ pub struct NormalizeConfig {
     /// close in on the letters). Dropping seals and signatures by colour is always risky: pen
     /// ink and coloured text can go with them.
     pub compare_below_scale: f32,
+    /// Pages larger than this (megapixels, as delivered) are not compared: a plain reading of a
+    /// poster-sized page takes gigabytes. The few-words check still applies to them.
+    pub compare_max_megapixels: f32,
     /// A page is blank when fewer than this fraction of the pixels in its central area are ink
     /// (much darker than the paper). Faint bleed-through from the back is not ink.
     pub blank_max_ink: f32,
@@ -260,6 +263,8 @@ impl Default for NormalizeConfig {
             compare_plain_reading: PlainComparison::Risky,
             compare_below_skew_deg: 2.0,
             compare_below_scale: 0.9,
+            // An A4 page at 600 dpi is 35 MP.
+            compare_max_megapixels: 40.0,
             blank_max_ink: 0.0002,
             deskew: true,
             max_skew_deg: 10.0,
@@ -808,6 +813,9 @@ impl Config {
         if !(0.0..=1.0).contains(&n.compare_below_scale) {
             errs.push("normalize.compare_below_scale must be within 0..=1".to_string());
         }
+        if !(n.compare_max_megapixels >= 0.0) {
+            errs.push("normalize.compare_max_megapixels must be at least 0".to_string());
+        }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {
             errs.push("normalize.dpi_tolerance must be within 0..1".to_string());
         }
@@ -1043,6 +1051,25 @@ mod tests {
             Config::load(Some(&p)),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn the_plain_reading_comparison_is_configured_and_checked() {
+        assert_eq!(
+            Config::default().normalize.compare_plain_reading,
+            PlainComparison::Risky
+        );
+        let env = |k: &str, v: &str| [(format!("MOTCUA__NORMALIZE__{k}"), v.to_string())];
+        let c = Config::load_with_env(None, env("COMPARE_PLAIN_READING", "\"never\"")).unwrap();
+        assert_eq!(c.normalize.compare_plain_reading, PlainComparison::Never);
+        for (k, v) in [
+            ("COMPARE_PLAIN_READING", "\"sometimes\""),
+            ("COMPARE_BELOW_SCALE", "1.5"),
+            ("COMPARE_BELOW_SKEW_DEG", "-1.0"),
+            ("COMPARE_MAX_MEGAPIXELS", "-2.0"),
+        ] {
+            assert!(Config::load_with_env(None, env(k, v)).is_err(), "{k} = {v}");
+        }
     }
 
     #[test]

@@ -384,11 +384,14 @@ impl Processor {
         let expected = n.letters as f32 / 4.0;
         let share = cfg.plain_check_below_word_share;
         let few = share > 0.0 && (ours == 0 || (ours as f32) < share * expected);
-        let compare = match cfg.compare_plain_reading {
-            PlainComparison::Never => false,
-            PlainComparison::Changed => true,
-            PlainComparison::Risky => went_through_risky_step(&n, cfg),
-        };
+        let megapixels =
+            f64::from(delivered.image.width()) * f64::from(delivered.image.height()) / 1e6;
+        let compare = megapixels <= f64::from(cfg.compare_max_megapixels)
+            && match cfg.compare_plain_reading {
+                PlainComparison::Never => false,
+                PlainComparison::Changed => true,
+                PlainComparison::Risky => went_through_risky_step(&n, cfg),
+            };
         if !few && !compare {
             return Ok((n, ocr, Reading::Normalized));
         }
