@@ -813,7 +813,7 @@ impl Config {
         if !(0.0..=1.0).contains(&n.compare_below_scale) {
             errs.push("normalize.compare_below_scale must be within 0..=1".to_string());
         }
-        if !(n.compare_max_megapixels >= 0.0) {
+        if n.compare_max_megapixels.is_nan() || n.compare_max_megapixels < 0.0 {
             errs.push("normalize.compare_max_megapixels must be at least 0".to_string());
         }
         if !(0.0..1.0).contains(&n.dpi_tolerance) {
