@@ -125,21 +125,26 @@ fn real_page(file: &str) -> Option<(std::path::PathBuf, String)> {
     Some((dir.join(file), row["text"].as_str().unwrap().to_string()))
 }
 
+/// Several pages of `../shared/corpus/real` with their truth, or `None` without the corpus.
+fn real_pages(files: &[&str]) -> Option<Vec<(std::path::PathBuf, String)>> {
+    files.iter().map(|f| real_page(f)).collect()
+}
+
+/// The output stem of an input file name (`real-021-text-stamp.jpg` → `real-021-text-stamp`).
+fn stem(file: &str) -> String {
+    file.rsplit_once('.').unwrap().0.to_string()
+}
+
 #[test]
 fn the_last_page_of_a_letter_under_its_seal_keeps_its_text() {
     // Two deliveries of real last pages ("Nơi nhận:", the signer's title, a real red seal over
     // the signature): a stamped copy and a gray scan, where the seal is a dark blot.
     let pages = ["real-021-text-stamp.jpg", "real-022-text-scan.jpg"];
-    let Some(real) = pages
-        .iter()
-        .map(|f| real_page(f))
-        .collect::<Option<Vec<_>>>()
-    else {
+    let Some(real) = real_pages(&pages) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let inputs: Vec<&Path> = real.iter().map(|(p, _)| p.as_path()).collect();
-    let stem = |f: &str| f.rsplit_once('.').unwrap().0.to_string();
 
     let out = process(dir.path(), "", &inputs);
     for (file, (_, truth)) in pages.iter().zip(&real) {
@@ -192,16 +197,11 @@ fn a_page_that_normalization_reads_worse_keeps_the_plain_reading() {
         "real-040-text-scan.jpg",
         "real-028-text-clean.png",
     ];
-    let Some(real) = pages
-        .iter()
-        .map(|f| real_page(f))
-        .collect::<Option<Vec<_>>>()
-    else {
+    let Some(real) = real_pages(&pages) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let inputs: Vec<&Path> = real.iter().map(|(p, _)| p.as_path()).collect();
-    let stem = |f: &str| f.rsplit_once('.').unwrap().0.to_string();
     let compared = process(dir.path(), "", &inputs);
     let normalized_only = process(dir.path(), "compare_plain_reading = \"never\"", &inputs);
     for (file, (_, truth)) in pages.iter().zip(&real) {
