@@ -60,8 +60,8 @@ impl Api {
         unsafe { TessBaseAPISetPageSegMode(self.0, mode) }
     }
 
-    /// 8-bit gray, tightly packed. Tesseract copies the pixels.
-    /// `pixels`: `height` rows of `width` pixels of `channels` bytes (1 gray, 3 RGB).
+    /// `pixels`: `height` rows of `width` pixels of `channels` bytes (1 gray, 3 RGB), tightly
+    /// packed. Tesseract copies the pixels.
     pub fn set_image(
         &mut self,
         pixels: &[u8],

@@ -19,9 +19,9 @@ const STRIP_HEIGHT: u32 = 32;
 /// Index of the CTC blank in the vocabulary.
 const BLANK: usize = 0;
 
-/// Where `scripts/value-reader.sh` installs the reader, and the default of `[ocr] value_reader`.
+/// Where `scripts/value-reader.sh` installs the reader by default.
 pub const DEFAULT_DIR: &str = "/usr/local/share/motcua/value-reader";
-/// File names inside the reader's folder (`[ocr] value_reader`).
+/// File names inside the reader's folder.
 pub const MODEL_FILE: &str = "asternet.onnx";
 pub const VOCAB_FILE: &str = "vocab.json";
 
