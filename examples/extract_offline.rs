@@ -55,7 +55,8 @@ fn main() -> anyhow::Result<()> {
             .pages
             .iter()
             .map(|p| {
-                let x = extractor.extract(&p.words, &p.lines, p.index);
+                // Saved OCR output has no page image: Tesseract's words alone.
+                let x = extractor.extract(&p.words, &p.lines, p.index, None);
                 json!({"index": p.index, "doc_type": x.doc_type, "fields": x.fields})
             })
             .collect();

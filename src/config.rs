@@ -133,6 +133,10 @@ pub struct OcrConfig {
     pub variables: BTreeMap<String, String>,
     /// Characters orientation detection classifies before deciding (more is surer and slower).
     pub orientation_min_characters: u32,
+    /// Folder of the second reader for field values (`asternet.onnx`, `vocab.json`, installed
+    /// by `scripts/setup.sh`); empty: fields are read by Tesseract alone. A folder that is
+    /// missing is reported at start-up and extraction goes on Tesseract-only.
+    pub value_reader: PathBuf,
 }
 
 impl Default for OcrConfig {
@@ -145,6 +149,7 @@ impl Default for OcrConfig {
             find_tables: false,
             variables: BTreeMap::new(),
             orientation_min_characters: 25,
+            value_reader: PathBuf::from(crate::ocr::value_reader::DEFAULT_DIR),
         }
     }
 }

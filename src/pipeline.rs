@@ -15,6 +15,8 @@ use crate::decode::{self, DecodeError, Format};
 use crate::domain::{DpiSource, PageReport, PageWarning, Reading, StageTimings};
 use crate::extract::Extractor;
 use crate::normalize::{Normalized, normalize};
+use crate::ocr::value_crop::ValueCrops;
+use crate::ocr::value_reader::ValueReader;
 use crate::ocr::{self, OcrError, OcrResult};
 use crate::render::{self, PageBody, RenderPage};
 use crate::text;
@@ -85,6 +87,23 @@ pub struct Processor {
     cfg: Config,
     /// Document models; pages are classified and their fields extracted after OCR.
     extractor: Arc<Extractor>,
+    /// The second reader for field values, when configured and installed.
+    value_reader: Option<Arc<ValueReader>>,
+}
+
+/// The value reader in `dir`; `None`, with a warning, when it is not installed or does not load
+/// (fields are then read by Tesseract alone), and when `dir` is empty (turned off).
+pub fn load_value_reader(dir: &Path) -> Option<Arc<ValueReader>> {
+    if dir.as_os_str().is_empty() {
+        return None;
+    }
+    match ValueReader::load(dir) {
+        Ok(r) => Some(Arc::new(r)),
+        Err(e) => {
+            tracing::warn!(error = %e, "field values will be read by Tesseract alone");
+            None
+        }
+    }
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -109,8 +128,24 @@ impl Processor {
         Self::with_extractor(cfg, Arc::default())
     }
 
+    /// A processor with document models; the value reader is loaded from
+    /// `ocr.value_reader` when there are models to use it (see [`load_value_reader`]).
     pub fn with_extractor(cfg: Config, extractor: Arc<Extractor>) -> Self {
-        Self { cfg, extractor }
+        let value_reader = if extractor.models().is_empty() {
+            None
+        } else {
+            load_value_reader(&cfg.ocr.value_reader)
+        };
+        Self {
+            cfg,
+            extractor,
+            value_reader,
+        }
+    }
+
+    /// Whether field values get a second reading.
+    pub fn has_value_reader(&self) -> bool {
+        self.value_reader.is_some()
     }
 
     pub fn config(&self) -> &Config {
@@ -239,7 +274,20 @@ impl Processor {
             word.bbox = word.bbox.scaled(f, w, h);
         }
         let lines: Vec<_> = ocr.lines.iter().map(|l| l.scaled(f, w, h)).collect();
-        let extracted = self.extractor.extract(&words, &lines, index);
+        let crops = self.value_reader.as_deref().map(|reader| ValueCrops {
+            reader,
+            image: &n.ocr_image,
+            scale: 1.0 / f,
+            dpi: n.ocr_dpi,
+        });
+        let extracted = self.extractor.extract(
+            &words,
+            &lines,
+            index,
+            crops
+                .as_ref()
+                .map(|c| c as &dyn crate::extract::SecondReader),
+        );
         let report = PageReport {
             index,
             width: w,
@@ -284,7 +332,10 @@ impl Processor {
         layer: decode::TextLayer,
         decode_ms: f64,
     ) -> PageReport {
-        let extracted = self.extractor.extract(&layer.words, &layer.lines, index);
+        // Words of a text layer are exact: nothing to read twice.
+        let extracted = self
+            .extractor
+            .extract(&layer.words, &layer.lines, index, None);
         PageReport {
             index,
             width: layer.width,

@@ -80,7 +80,7 @@ fn process_extracts_the_cccd_fields_of_the_clean_card() {
 fn check_accepts_the_shipped_models_and_lists_every_error_of_bad_ones() {
     let o = motcua_with_models(&["check"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("3 document models"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5 document models"));
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("broken.toml"), "id = \"x\"\n[classify\n").unwrap();

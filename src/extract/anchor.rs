@@ -30,18 +30,19 @@ impl PageText {
             lines: vec![Vec::new(); lines.len()],
         };
         for w in words {
-            let i = out.words.len();
-            out.words.push(PageWord {
-                text: w.text.clone(),
-                folded: fold(&w.text),
-                bbox: w.bbox,
-                confidence: w.confidence,
-            });
             let l = w.line as usize;
             if l >= out.lines.len() {
                 out.lines.resize(l + 1, Vec::new());
             }
-            out.lines[l].push(i);
+            for (text, bbox) in split_at_colon(&w.text, w.bbox) {
+                out.lines[l].push(out.words.len());
+                out.words.push(PageWord {
+                    folded: fold(&text),
+                    text,
+                    bbox,
+                    confidence: w.confidence,
+                });
+            }
         }
         for line in &mut out.lines {
             line.sort_by_key(|&i| out.words[i].bbox.x0);
@@ -53,6 +54,25 @@ impl PageText {
     pub fn line_box(&self, line: &[usize]) -> BBox {
         union(line.iter().map(|&i| self.words[i].bbox))
     }
+}
+
+/// A label read glued to its value (`tên:TRÂN`) is two words: the box is shared out by
+/// characters. A colon between digits (`10:30`) stays.
+fn split_at_colon(text: &str, bbox: BBox) -> Vec<(String, BBox)> {
+    let chars: Vec<char> = text.chars().collect();
+    let at = (1..chars.len().saturating_sub(1)).find(|&i| {
+        chars[i] == ':' && chars[i - 1].is_alphabetic() && chars[i + 1].is_alphanumeric()
+    });
+    let Some(i) = at else {
+        return vec![(text.to_string(), bbox)];
+    };
+    let head: String = chars[..=i].iter().collect();
+    let tail: String = chars[i + 1..].iter().collect();
+    let cut = bbox.x0 + (bbox.width() as usize * (i + 1) / chars.len()) as u32;
+    vec![
+        (head, BBox { x1: cut, ..bbox }),
+        (tail, BBox { x0: cut, ..bbox }),
+    ]
 }
 
 pub fn union(boxes: impl Iterator<Item = BBox>) -> BBox {
@@ -130,13 +150,24 @@ pub fn find_label(
     rivals: &[String],
     below_y: Option<f32>,
 ) -> Option<Hit> {
+    find_label_between(page, labels, rivals, below_y, None)
+}
+
+/// As [`find_label`], with lines also above `above_y` (the next section's heading) only.
+pub fn find_label_between(
+    page: &PageText,
+    labels: &[String],
+    rivals: &[String],
+    below_y: Option<f32>,
+    above_y: Option<f32>,
+) -> Option<Hit> {
     let mut order: Vec<usize> = (0..page.lines.len()).collect();
     let y = |l: usize| y_center(&page.line_box(&page.lines[l]));
     order.sort_by(|&a, &b| y(a).total_cmp(&y(b)));
     let key_len = |s: &str| crate::extract::fold::fold_words(s).concat().chars().count();
     order
         .into_iter()
-        .filter(|&l| below_y.is_none_or(|b| y(l) > b))
+        .filter(|&l| below_y.is_none_or(|b| y(l) > b) && above_y.is_none_or(|a| y(l) < a))
         .find_map(|l| {
             let (hit, len) = labels
                 .iter()
@@ -208,6 +239,20 @@ pub(crate) mod tests {
         assert_eq!(h.line, 1);
         let p = page(&["Số định danh cánhân: 036197526268"]);
         assert!(find_label(&p, &["Số định danh cá nhân:".into()], &[], None).is_some());
+    }
+
+    #[test]
+    fn a_label_glued_to_its_value_is_split() {
+        let p = page(&["Họ, chữ đệm, tên:TRẦN MINH", "Giờ: 10:30"]);
+        let texts: Vec<&str> = p.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Họ,", "chữ", "đệm,", "tên:", "TRẦN", "MINH", "Giờ:", "10:30"
+            ]
+        );
+        let (a, b) = (&p.words[3].bbox, &p.words[4].bbox);
+        assert!(a.x1 == b.x0 && a.x0 < a.x1 && b.x0 < b.x1);
     }
 
     #[test]

@@ -6,6 +6,10 @@ use super::model::Model;
 use crate::domain::DocType;
 
 pub fn score(model: &Model, page: &PageText) -> f32 {
+    let on_page = |k: &String| (0..page.lines.len()).any(|l| match_in_line(page, l, k).is_some());
+    if model.exclude.iter().any(on_page) {
+        return 0.0;
+    }
     let found = model
         .keywords
         .iter()
@@ -69,6 +73,33 @@ mod tests {
         let (m, dt) = classify(&ms, &birth).unwrap();
         assert_eq!(m.id, "to_khai_khai_sinh");
         assert!(dt.confidence >= 0.5 && dt.confidence <= 1.0);
+        // The joint birth, residence and health-insurance form carries every label of the
+        // birth declaration, and is another procedure.
+        let joint = page(&[
+            "TỜ KHAI ĐĂNG KÝ KHAI SINH, ĐĂNG KÝ THƯỜNG TRÚ, CẤP THẺ BẢO HIỂM Y TẾ",
+            "Họ, chữ đệm, tên người yêu cầu: AN",
+            "Quan hệ với người được khai sinh: Mẹ",
+            "Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:",
+        ]);
+        assert!(classify(&ms, &joint).is_none());
+        let death = page(&[
+            "TỜ KHAI ĐĂNG KÝ KHAI TỬ",
+            "Họ, chữ đệm, tên người yêu cầu: AN",
+            "Quan hệ với người đã chết: Con",
+            "Đã chết vào lúc: 10 giờ 30 phút, ngày 05 tháng 11 năm 2026",
+        ]);
+        assert_eq!(classify(&ms, &death).unwrap().0.id, "to_khai_khai_tu");
+        let status = page(&[
+            "TỜ KHAI CẤP GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN",
+            "Họ, chữ đệm, tên người yêu cầu: AN",
+            "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân: Bản thân",
+            "Đề nghị cấp Giấy xác nhận tình trạng hôn nhân cho người có tên dưới đây:",
+            "Tình trạng hôn nhân: Chưa đăng ký kết hôn với ai",
+        ]);
+        assert_eq!(
+            classify(&ms, &status).unwrap().0.id,
+            "to_khai_xac_nhan_tinh_trang_hon_nhan"
+        );
         let letter = page(&[
             "Hà Nội triển khai 120 dịch vụ công trực tuyến",
             "trong đó có 2 dịch vụ về đăng ký kết hôn và khai sinh",

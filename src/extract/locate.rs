@@ -1,8 +1,9 @@
 //! Finding a field's value on the page: its label, then the words where the model says the value
-//! sits (rest of the label's row, the row below, or a page-wide pattern).
+//! sits (rest of the label's row up to the next label, the row below, or a page-wide pattern),
+//! and the region of the page the value occupies, for a second reading of its pixels.
 
 use super::anchor::{self, Hit, PageText, union, y_center};
-use super::model::{FieldSpec, Place};
+use super::model::{FieldSpec, FieldType, Place};
 use crate::domain::BBox;
 use crate::extract::fold::fold_words;
 
@@ -15,6 +16,10 @@ pub struct Located {
     pub label_similarity: f64,
     /// y centre of the label's row, for fields declared `after` this one.
     pub label_y: f32,
+    /// Where the value lies on the page, one box per row it occupies (a wrapped address has
+    /// two): from the label to the next label or the end of the row, so that a second reader
+    /// sees letters Tesseract left out. Empty for page patterns and zones.
+    pub regions: Vec<BBox>,
 }
 
 impl Located {
@@ -34,13 +39,177 @@ fn in_row(page: &PageText, row: &BBox, i: usize) -> bool {
     overlap * 2 >= b.height().min(row.height()).max(1) as i64
 }
 
-/// Rest of the label's row, right of the label, left to right.
-fn same_line(page: &PageText, hit: &Hit) -> Vec<usize> {
+/// Rest of the label's row, right of the label, left to right, up to the next label on the row
+/// (official forms print `Giới tính: … Dân tộc: … Quốc tịch: …` on one line). Returns the words
+/// and where the next label starts, if one does.
+fn same_line(page: &PageText, hit: &Hit, labels: &[String]) -> (Vec<usize>, Option<u32>) {
     let mut ws: Vec<usize> = (0..page.words.len())
         .filter(|&i| page.words[i].bbox.x0 + 2 >= hit.bbox.x1 && in_row(page, &hit.bbox, i))
         .collect();
     ws.sort_by_key(|&i| page.words[i].bbox.x0);
-    ws
+    let mut stop = None;
+    if let Some(k) = (0..ws.len()).find(|&k| label_starts_at(page, &ws, k, labels)) {
+        stop = Some(page.words[ws[k]].bbox.x0);
+        ws.truncate(k);
+    }
+    // The leader after a value, where Tesseract read it (a run of dots, and the garbage it makes
+    // of the rest: `Mẹ........ . . Q HQ SH`), ends the value and its region.
+    if let Some(cut) = leader_cut(page, &ws) {
+        let h = hit.bbox.height().max(1);
+        let end = ws[..cut]
+            .last()
+            .map_or(hit.bbox.x1, |&i| page.words[i].bbox.x1)
+            + h;
+        stop = Some(stop.map_or(end, |s: u32| s.min(end)));
+        ws.truncate(cut);
+    }
+    (ws, stop)
+}
+
+/// Where the leader begins among a row's words: after a word that ends in three dots or more,
+/// or at a word of dots alone once the value has begun. `None`: no leader was read.
+fn leader_cut(page: &PageText, ws: &[usize]) -> Option<usize> {
+    let mut seen = false;
+    for (k, &i) in ws.iter().enumerate() {
+        let t = page.words[i].text.as_str();
+        let dots: usize = t
+            .chars()
+            .rev()
+            .take_while(|c| matches!(c, '.' | '…' | ','))
+            .map(|c| if c == '…' { 3 } else { 1 })
+            .sum();
+        let value = !page.words[i].folded.is_empty() && !is_footnote_marker(t);
+        if value {
+            seen = true;
+            if dots >= 3 {
+                return Some(k + 1);
+            }
+        } else if seen && dots >= 3 {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// Whether one of `labels` begins at word `k` of `row` (folded, joined, as labels are matched).
+/// Short labels are left out: a value word must not be taken for one.
+fn label_starts_at(page: &PageText, row: &[usize], k: usize, labels: &[String]) -> bool {
+    if page.words[row[k]].folded.is_empty() {
+        return false;
+    }
+    labels.iter().any(|label| {
+        let key: String = fold_words(label).concat();
+        let n = key.chars().count();
+        if n < 5 {
+            return false;
+        }
+        let mut joined = String::new();
+        for &w in &row[k..] {
+            joined.push_str(&page.words[w].folded);
+            if strsim::normalized_levenshtein(&joined, &key) >= 0.85 {
+                return true;
+            }
+            if joined.chars().count() > n + 2 {
+                return false;
+            }
+        }
+        false
+    })
+}
+
+/// A footnote marker printed after a label on official forms, `(1)`…`(9)`, read as is, with a
+/// bracket lost or its digit misread (`S)'`); it is not part of the value.
+fn is_footnote_marker(text: &str) -> bool {
+    let t = text.trim();
+    let alnum = t.chars().filter(|c| c.is_alphanumeric()).count();
+    let opened = t
+        .strip_prefix('(')
+        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()));
+    t.chars().count() <= 4 && (opened || t.contains(')')) && (1..=2).contains(&alnum)
+}
+
+/// The row under a value that runs to the end of its line, when that row holds no label and
+/// starts at the left margin: a wrapped address. Its words and its own box.
+fn continuation(
+    page: &PageText,
+    hit: &Hit,
+    value: &[usize],
+    labels: &[String],
+    right_edge: u32,
+) -> Option<(Vec<usize>, BBox)> {
+    let last = page.words[*value.last()?].bbox;
+    let h = hit.bbox.height().max(1);
+    // The value stopped well before the end of the line: it did not wrap.
+    if (last.x1 as f32) < hit.bbox.x1 as f32 + 0.8 * (right_edge.saturating_sub(hit.bbox.x1)) as f32
+    {
+        return None;
+    }
+    let below: Vec<usize> = (0..page.words.len())
+        .filter(|&i| {
+            let b = &page.words[i].bbox;
+            let cy = y_center(b);
+            cy > hit.bbox.y1 as f32 + 0.2 * h as f32
+                && cy < hit.bbox.y1 as f32 + 1.8 * h as f32
+                && !page.words[i].folded.is_empty()
+        })
+        .collect();
+    let first = *below.iter().min_by_key(|&&i| page.words[i].bbox.x0)?;
+    if page.words[first].bbox.x0 > hit.bbox.x0 + 2 * h {
+        return None;
+    }
+    let row = page.words[first].bbox;
+    let mut ws: Vec<usize> = below
+        .into_iter()
+        .filter(|&i| in_row(page, &row, i))
+        .collect();
+    ws.sort_by_key(|&i| page.words[i].bbox.x0);
+    // Another field's label, even misread (`Số danh cá nhân:`): labels end with a colon, values
+    // of addresses do not have one.
+    if (0..ws.len()).any(|k| label_starts_at(page, &ws, k, labels))
+        || ws.iter().any(|&i| page.words[i].text.ends_with(':'))
+    {
+        return None;
+    }
+    let b = union(ws.iter().map(|&i| page.words[i].bbox));
+    let region = BBox {
+        x0: b.x0.saturating_sub(h / 2),
+        y0: b.y0.saturating_sub(h / 4),
+        x1: right_edge.max(b.x1),
+        y1: b.y1 + h / 8,
+    };
+    Some((ws, region))
+}
+
+/// The box a same-line value may occupy: from the label's end to the next label (or the page's
+/// right text edge), over the label's row and a little above it (values typed in sit above the
+/// dotted leader) and over the words Tesseract found, whatever their height.
+fn row_region(
+    page: &PageText,
+    hit: &Hit,
+    words: &[usize],
+    stop: Option<u32>,
+    start: u32,
+    right: u32,
+) -> BBox {
+    let h = hit.bbox.height().max(1);
+    let mut y0 = hit.bbox.y0.saturating_sub(h * 3 / 10);
+    let mut y1 = hit.bbox.y1 + h / 8;
+    for &i in words {
+        let b = page.words[i].bbox;
+        y0 = y0.min(b.y0.saturating_sub(h / 8));
+        y1 = y1.max(b.y1 + h / 8);
+    }
+    let x1 = stop
+        .map_or(right, |s| s.saturating_sub(h / 4))
+        .max(start + 1);
+    BBox {
+        // A little of the label's end rather than a cut letter: a label read glued to its value
+        // was split at a guessed point.
+        x0: start.saturating_sub(h / 6),
+        y0,
+        x1,
+        y1,
+    }
 }
 
 /// The row right below the label, from a little left of the label's start.
@@ -127,31 +296,88 @@ fn narrow(page: &PageText, spec: &FieldSpec, words: Vec<usize>) -> Vec<usize> {
         .collect()
 }
 
+/// A page-wide value: the last row whose folded text matches the field's pattern (forms print
+/// dates in many spellings; signatures and dates of signing close a form) or, failing that, its
+/// looser `row` pattern, for the second reader. The region spans the words the match covers.
+fn page_row(page: &PageText, spec: &FieldSpec) -> Option<Located> {
+    let mut rows: Vec<&Vec<usize>> = page.lines.iter().collect();
+    rows.sort_by(|a, b| y_center(&page.line_box(a)).total_cmp(&y_center(&page.line_box(b))));
+    // Folded text of a row and the word each byte of it belongs to.
+    let folded = |l: &[usize]| {
+        let mut text = String::new();
+        let mut owner = Vec::new();
+        for &i in l {
+            let f = &page.words[i].folded;
+            if f.is_empty() {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push(' ');
+                owner.push(i);
+            }
+            text.push_str(f);
+            owner.extend(std::iter::repeat_n(i, f.len()));
+        }
+        (text, owner)
+    };
+    let find = |re: &regex::Regex| {
+        rows.iter().rev().find_map(|l| {
+            let (text, owner) = folded(l);
+            let m = re.find(&text)?;
+            let covered: Vec<usize> = l
+                .iter()
+                .copied()
+                .filter(|i| owner[m.start()..m.end()].contains(i))
+                .collect();
+            Some((*l, covered))
+        })
+    };
+    let (row, covered) = spec
+        .pattern
+        .as_ref()
+        .and_then(find)
+        .or_else(|| spec.row_pattern.as_ref().and_then(find))?;
+    let h = page.line_box(row).height().max(1);
+    let regions = (!covered.is_empty())
+        .then(|| {
+            let b = union(covered.iter().map(|&i| page.words[i].bbox));
+            BBox {
+                x0: b.x0.saturating_sub(h / 3),
+                y0: b.y0.saturating_sub(h / 4),
+                x1: b.x1 + h,
+                y1: b.y1 + h / 8,
+            }
+        })
+        .into_iter()
+        .collect();
+    Some(Located {
+        raw: text_of(page, row),
+        words: row.clone(),
+        label_similarity: 1.0,
+        label_y: y_center(&page.line_box(row)),
+        regions,
+    })
+}
+
 pub fn locate(
     page: &PageText,
     spec: &FieldSpec,
     rivals: &[String],
     below_y: Option<f32>,
+    above_y: Option<f32>,
 ) -> Option<Located> {
     if spec.place == Place::Page {
-        let re = spec.pattern.as_ref()?;
-        // Matched on the folded row (forms print dates in many spellings); the last match wins,
-        // signatures and dates of signing close a form.
-        let mut rows: Vec<&Vec<usize>> = page.lines.iter().collect();
-        rows.sort_by(|a, b| y_center(&page.line_box(a)).total_cmp(&y_center(&page.line_box(b))));
-        let row = rows.into_iter().rev().find(|l| {
-            let folded = fold_words(&text_of(page, l)).join(" ");
-            re.is_match(&folded)
-        })?;
-        return Some(Located {
-            raw: text_of(page, row),
-            words: row.clone(),
-            label_similarity: 1.0,
-            label_y: y_center(&page.line_box(row)),
-        });
+        return page_row(page, spec);
     }
-    let hit = anchor::find_label(page, &spec.anchors, rivals, below_y)?;
-    let same = same_line(page, &hit);
+    let hit = anchor::find_label_between(page, &spec.anchors, rivals, below_y, above_y)?;
+    let labels: Vec<String> = rivals.iter().chain(&spec.anchors).cloned().collect();
+    let (same, stop) = same_line(page, &hit, &labels);
+    let right = page
+        .words
+        .iter()
+        .map(|w| w.bbox.x1)
+        .max()
+        .unwrap_or(hit.bbox.x1);
     let below = || {
         let ws = next_line(page, &hit);
         // The row below that is another field's label means this value is missing, not that
@@ -166,23 +392,221 @@ pub fn locate(
         });
         if labelled { Vec::new() } else { ws }
     };
-    let words = match spec.place {
-        Place::Zone => in_zone(page, &hit, spec.zone.unwrap_or_default()),
-        Place::SameLine => same,
-        Place::NextLine => below(),
-        Place::SameOrNext if same.iter().any(|&i| !page.words[i].folded.is_empty()) => same,
-        Place::SameOrNext | Place::Page => below(),
+    let on_row = |ws: &[usize]| ws.iter().any(|&i| !page.words[i].folded.is_empty());
+    let (words, row) = match spec.place {
+        Place::Zone => (in_zone(page, &hit, spec.zone.unwrap_or_default()), false),
+        Place::SameLine => (same, true),
+        Place::NextLine => (below(), false),
+        Place::SameOrNext if on_row(&same) => (same, true),
+        Place::SameOrNext | Place::Page => (below(), false),
     };
-    // Leaders and colons the OCR kept are not part of the value.
-    let words: Vec<usize> = words
-        .into_iter()
-        .skip_while(|&i| page.words[i].folded.is_empty())
-        .collect();
-    let words = narrow(page, spec, words);
+    // Leaders, colons and footnote markers the OCR kept are not part of the value, nor of the
+    // region a second reader sees.
+    let skip = words
+        .iter()
+        .take_while(|&&i| {
+            page.words[i].folded.is_empty() || is_footnote_marker(&page.words[i].text)
+        })
+        .count();
+    let start = words[..skip]
+        .iter()
+        .map(|&i| page.words[i].bbox.x1 + 1)
+        .max()
+        .unwrap_or(hit.bbox.x1 + 1);
+    let mut words = words[skip..].to_vec();
+    let mut regions = Vec::new();
+    if row {
+        regions.push(row_region(page, &hit, &words, stop, start, right));
+        if spec.kind == FieldType::Address
+            && stop.is_none()
+            && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)
+        {
+            words.extend(more);
+            regions.push(region);
+        }
+    } else if spec.place != Place::Zone && on_row(&words) {
+        let h = hit.bbox.height().max(1);
+        let b = union(words.iter().map(|&i| page.words[i].bbox));
+        regions.push(BBox {
+            x0: b.x0.saturating_sub(h / 2),
+            y0: b.y0.saturating_sub(h / 4),
+            x1: right.max(b.x1),
+            y1: b.y1 + h / 8,
+        });
+    }
+    let narrowed = narrow(page, spec, words.clone());
+    if narrowed.len() != words.len() {
+        // A pattern picked some words out of the row: the second reader sees only those.
+        regions = (!narrowed.is_empty())
+            .then(|| union(narrowed.iter().map(|&i| page.words[i].bbox)))
+            .map(|b| {
+                let h = hit.bbox.height().max(1);
+                BBox {
+                    x0: b.x0.saturating_sub(h / 3),
+                    y0: b.y0.saturating_sub(h / 4),
+                    x1: b.x1 + h / 3,
+                    y1: b.y1 + h / 8,
+                }
+            })
+            .into_iter()
+            .collect();
+    }
     Some(Located {
-        raw: text_of(page, &words),
-        words,
+        raw: text_of(page, &narrowed),
+        words: narrowed,
         label_similarity: hit.similarity,
         label_y: y_center(&hit.bbox),
+        regions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::anchor::tests::page;
+    use crate::extract::fold::fold;
+    use crate::extract::model::{Model, load_models};
+
+    fn birth() -> Model {
+        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+            .unwrap()
+            .into_iter()
+            .find(|m| m.id == "to_khai_khai_sinh")
+            .unwrap()
+    }
+
+    /// Locates `field` of the birth declaration on `p` as extraction does, from the top.
+    fn find(p: &PageText, field: &str) -> Located {
+        let m = birth();
+        let spec = m.fields.iter().find(|f| f.name == field).unwrap();
+        let own: Vec<String> = spec.anchors.iter().map(|a| fold(a)).collect();
+        let rivals: Vec<String> = m
+            .fields
+            .iter()
+            .flat_map(|f| f.anchors.iter())
+            .filter(|a| !own.contains(&fold(a)))
+            .cloned()
+            .collect();
+        locate(p, spec, &rivals, None, None).unwrap()
+    }
+
+    fn word_x0(p: &PageText, text: &str) -> u32 {
+        p.words.iter().find(|w| w.text == text).unwrap().bbox.x0
+    }
+
+    #[test]
+    fn a_value_ends_where_the_next_label_on_its_line_begins() {
+        let p = page(&["Giới tính: Nam ..... Dân tộc: Kinh ..... Quốc tịch: Việt Nam ....."]);
+        let sex = find(&p, "child.sex");
+        assert_eq!(sex.raw, "Nam");
+        let region = sex.regions[0];
+        assert!(region.x1 <= word_x0(&p, "Dân"), "{region:?}");
+        assert!(region.x0 <= word_x0(&p, "Nam"));
+        assert_eq!(find(&p, "child.ethnic").raw, "Kinh");
+        assert_eq!(find(&p, "child.nationality").raw, "Việt Nam");
+    }
+
+    #[test]
+    fn footnote_markers_are_neither_value_nor_region() {
+        for marker in ["(4)", "4)", "S)'"] {
+            let p = page(&[&format!("Nơi sinh: {marker} Bệnh viện Phụ sản Hà Nội")]);
+            let place = find(&p, "child.birthplace");
+            assert_eq!(place.raw, "Bệnh viện Phụ sản Hà Nội", "{marker}");
+            let marker_end = p.words.iter().find(|w| w.text == marker).unwrap().bbox.x1;
+            // A sixth of a label height of slack before the value, never the whole marker.
+            assert!(place.regions[0].x0 + 10 > marker_end, "{:?}", place.regions);
+        }
+        // A short value that happens to be a number is not a marker.
+        assert!(!is_footnote_marker("127,"));
+        assert!(!is_footnote_marker("(Xã"));
+    }
+
+    #[test]
+    fn a_value_typed_above_the_leader_is_inside_its_region() {
+        let p = page(&["TỜ KHAI", "Họ, chữ đệm, tên: TRẦN MINH KHÔI"]);
+        let mut q = p.clone();
+        // The typed value sits 8 px above the label's line (the dots it was typed over are
+        // gone); Tesseract still put it on the label's row.
+        for w in q.words.iter_mut().skip(6) {
+            w.bbox.y0 -= 8;
+            w.bbox.y1 -= 8;
+        }
+        let name = find(&q, "child.name");
+        assert_eq!(name.raw, "TRẦN MINH KHÔI");
+        let r = name.regions[0];
+        let value = union(q.words[6..].iter().map(|w| w.bbox));
+        assert!(r.y0 <= value.y0 && r.y1 >= value.y1 && r.x0 <= value.x0 && r.x1 >= value.x1);
+        // The label's own row is covered too, with room above it.
+        assert!(r.y0 < p.words[2].bbox.y0 && r.y1 >= p.words[2].bbox.y1);
+    }
+
+    #[test]
+    fn a_wrapped_address_takes_its_second_row_and_both_regions() {
+        let p = page(&[
+            "Nơi cư trú: Số 18 ngõ 45 phố Bằng Liệt, phường Hoàng Liệt, quận Hoàng Mai,",
+            "thành phố Hà Nội",
+            "Họ, chữ đệm, tên người mẹ: ĐỖ THỊ LAN",
+        ]);
+        let m = birth();
+        let spec = m
+            .fields
+            .iter()
+            .find(|f| f.name == "requester.address")
+            .unwrap();
+        let loc = locate(&p, spec, &[], None, None).unwrap();
+        assert_eq!(
+            loc.raw,
+            "Số 18 ngõ 45 phố Bằng Liệt, phường Hoàng Liệt, quận Hoàng Mai, thành phố Hà Nội"
+        );
+        assert_eq!(loc.regions.len(), 2);
+        // The second row's region runs from its first word to the page's right text edge: a
+        // letter Tesseract missed at the end is still in the crop.
+        let right = p.words.iter().map(|w| w.bbox.x1).max().unwrap();
+        assert!(loc.regions[1].x0 <= word_x0(&p, "thành") && loc.regions[1].x1 >= right);
+        // A value that stops short of the line's end did not wrap; a labelled row is not a
+        // continuation.
+        let p = page(&[
+            "Nơi cư trú: Thôn Đông, xã Tiên Lữ ......",
+            "thành phố Hà Nội ..........................................................................",
+        ]);
+        assert_eq!(find(&p, "requester.address").raw, "Thôn Đông, xã Tiên Lữ");
+        for next in [
+            "Quan hệ với người được khai sinh: Mẹ",
+            "Số danh cá nhân: 054194388379",
+        ] {
+            let p = page(&[
+                "Nơi cư trú: Số 18 ngõ 45 phố Bằng Liệt, phường Hoàng Liệt, thành phố Hà Nội",
+                next,
+            ]);
+            assert_eq!(find(&p, "requester.address").regions.len(), 1, "{next}");
+        }
+    }
+
+    #[test]
+    fn the_leader_and_its_garbage_end_a_value_and_its_region() {
+        let p = page(&["Quan hệ với người được khai sinh: Mẹ........ . . Q HQ SH HH kia"]);
+        let rel = find(&p, "requester.relation");
+        assert_eq!(rel.raw, "Mẹ........");
+        assert!(rel.regions[0].x1 < word_x0(&p, "Q"), "{:?}", rel.regions);
+        // Dots between the words of a value typed over the leader do not end it.
+        let p = page(&["Họ, chữ đệm, tên: ..NGÔ.TUYẾT.MINH.THỦY....... ..... 2222tnnc"]);
+        assert_eq!(find(&p, "child.name").raw, "..NGÔ.TUYẾT.MINH.THỦY.......");
+    }
+
+    #[test]
+    fn an_id_is_picked_out_of_its_identity_paper() {
+        let p = page(&[
+            "Giấy tờ tùy thân: (2) Căn cước số 001192014387, Bộ Công an cấp ngày 12/5/2022",
+        ]);
+        let pid = find(&p, "requester.pid");
+        assert_eq!(pid.raw, "001192014387,");
+        let w = p
+            .words
+            .iter()
+            .find(|w| w.text == "001192014387,")
+            .unwrap()
+            .bbox;
+        let r = pid.regions[0];
+        assert!(r.x0 <= w.x0 && r.x1 >= w.x1 && r.x1 < word_x0(&p, "Bộ"));
+    }
 }

@@ -3,6 +3,7 @@
 //! dossier.
 
 pub mod anchor;
+pub mod choose;
 pub mod classify;
 pub mod crosscheck;
 pub mod fields;
@@ -13,8 +14,23 @@ pub mod vn;
 
 use std::path::Path;
 
-use crate::domain::{DocType, ExtractedField, Line, Word};
+use crate::domain::{BBox, DocType, ExtractedField, Line, Word};
 pub use model::{Model, ModelError, load_models};
+
+/// A second look at a value's pixels: the neural value reader over the page image.
+pub trait SecondReader: Sync {
+    /// Reads the value lying in `regions` (page coordinates, one box per row, in order); `None`
+    /// when there is nothing to read there or the reader failed (a warning is logged).
+    fn read(&self, regions: &[BBox]) -> Option<SecondReading>;
+}
+
+/// What the second reader read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecondReading {
+    pub text: String,
+    /// 0–100.
+    pub confidence: f32,
+}
 
 /// The loaded models; cheap to share between page threads.
 #[derive(Debug, Clone, Default)]
@@ -42,14 +58,38 @@ impl Extractor {
         &self.models
     }
 
-    pub fn extract(&self, words: &[Word], lines: &[Line], page_index: usize) -> PageFields {
+    /// Classifies the page and extracts its model's fields; `second`, when given, reads value
+    /// fields a second time from the page image.
+    pub fn extract(
+        &self,
+        words: &[Word],
+        lines: &[Line],
+        page_index: usize,
+        second: Option<&dyn SecondReader>,
+    ) -> PageFields {
         let page = anchor::PageText::new(words, lines);
-        match classify::classify(&self.models, &page) {
-            Some((model, doc_type)) => PageFields {
-                doc_type: Some(doc_type),
-                fields: fields::extract(model, &page, page_index),
-            },
-            None => PageFields::default(),
+        let Some((model, doc_type)) = classify::classify(&self.models, &page) else {
+            return PageFields::default();
+        };
+        let fields = fields::extract_with(model, &page, page_index, second);
+        // A form printed but not filled in (a blank template scanned with the dossier) is not a
+        // declaration: nothing of what makes one (its required fields) was written on it.
+        let required: Vec<&str> = model
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name.as_str())
+            .collect();
+        let filled = required.is_empty()
+            || fields
+                .iter()
+                .any(|f| required.contains(&f.name.as_str()) && f.value.is_some());
+        if !filled {
+            return PageFields::default();
+        }
+        PageFields {
+            doc_type: Some(doc_type),
+            fields,
         }
     }
 }
@@ -105,5 +145,70 @@ impl Definitions {
 
     pub fn procedure(&self, code: &str) -> Option<&crate::procedure::Procedure> {
         self.procedures.iter().find(|p| p.matches(code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::anchor::tests::page;
+
+    /// `page()`'s words and lines as OCR output.
+    fn ocr(rows: &[&str]) -> (Vec<Word>, Vec<Line>) {
+        let p = page(rows);
+        let words = p
+            .words
+            .iter()
+            .map(|w| Word {
+                text: w.text.clone(),
+                bbox: w.bbox,
+                confidence: w.confidence,
+                line: p
+                    .lines
+                    .iter()
+                    .position(|l| {
+                        l.contains(&p.words.iter().position(|x| std::ptr::eq(x, w)).unwrap())
+                    })
+                    .unwrap() as u32,
+            })
+            .collect();
+        let lines = p
+            .lines
+            .iter()
+            .map(|l| Line {
+                bbox: p.line_box(l),
+                block: 0,
+                baseline: [0.0; 4],
+            })
+            .collect();
+        (words, lines)
+    }
+
+    #[test]
+    fn a_form_nobody_filled_in_is_no_declaration() {
+        let x = Extractor::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+            .unwrap();
+        let rows = |name: &str, child: &str| {
+            vec![
+                "TỜ KHAI ĐĂNG KÝ KHAI SINH".to_string(),
+                format!("Họ, chữ đệm, tên người yêu cầu: {name}"),
+                "Quan hệ với người được khai sinh: ..........".into(),
+                "Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:".into(),
+                format!("Họ, chữ đệm, tên: {child}"),
+                "Ngày, tháng, năm sinh: ..........".into(),
+            ]
+        };
+        let blank = rows("..........", "..........");
+        let (w, l) = ocr(&blank.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(x.extract(&w, &l, 0, None).doc_type.is_none());
+        let filled = rows("NGÔ THỊ AN", "..........");
+        let (w, l) = ocr(&filled.iter().map(String::as_str).collect::<Vec<_>>());
+        let got = x.extract(&w, &l, 0, None);
+        assert_eq!(got.doc_type.unwrap().model, "to_khai_khai_sinh");
+        assert!(
+            got.fields
+                .iter()
+                .any(|f| f.value.as_deref() == Some("NGÔ THỊ AN"))
+        );
     }
 }

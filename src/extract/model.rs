@@ -158,6 +158,11 @@ fn default_min_valid_confidence() -> f32 {
 #[serde(deny_unknown_fields)]
 struct RawClassify {
     keywords: Vec<String>,
+    /// Phrases of other forms that share this one's labels (the joint birth, residence and
+    /// health-insurance form shares every label of the birth declaration): a page carrying
+    /// any of them is not this model.
+    #[serde(default)]
+    exclude: Vec<String>,
     #[serde(default = "default_min_score")]
     min_score: f32,
 }
@@ -177,7 +182,15 @@ struct RawField {
     #[serde(default = "default_place")]
     value: String,
     after: Option<String>,
+    /// Fields defined above whose labels end this one's search below `after`: where the form
+    /// may print its sections in either order (the father's before the mother's), a label
+    /// missing from its own section is not taken from the next.
+    #[serde(default)]
+    before: Vec<String>,
     pattern: Option<String>,
+    /// value = "page": a looser pattern for the row when `pattern` matches none (the figures
+    /// misread), so the second reader still gets to read it.
+    row: Option<String>,
     #[serde(default)]
     required: bool,
     #[serde(default)]
@@ -185,6 +198,10 @@ struct RawField {
     zone: Option<[f32; 4]>,
     /// This field's bar for the review screen (0–100), instead of the model's.
     review_confidence: Option<f32>,
+    /// Whether the value reader reads this value a second time; default: every type but
+    /// `address` and `text` (long free text costs the most to read and no check can tell the
+    /// better of two readings).
+    second_reading: Option<bool>,
 }
 
 fn default_place() -> String {
@@ -197,6 +214,7 @@ pub struct Model {
     pub title: String,
     pub min_valid_confidence: f32,
     pub keywords: Vec<String>,
+    pub exclude: Vec<String>,
     pub min_score: f32,
     pub fields: Vec<FieldSpec>,
 }
@@ -210,7 +228,10 @@ pub struct FieldSpec {
     /// Name of an earlier field whose label this one's must lie below (repeated labels such as
     /// "Dân tộc:" belong to the section they follow).
     pub after: Option<String>,
+    /// Fields whose labels, found below this one's section start, end its search.
+    pub before: Vec<String>,
     pub pattern: Option<Regex>,
+    pub row_pattern: Option<Regex>,
     pub required: bool,
     pub validators: Vec<Validator>,
     /// For `value = "zone"`: `[left, top, right, bottom]` in label heights, from the label's
@@ -218,6 +239,8 @@ pub struct FieldSpec {
     pub zone: Option<[f32; 4]>,
     /// Below this OCR confidence (0–100) the review screen shows the value as doubtful.
     pub review_confidence: f32,
+    /// Read a second time by the value reader, when one is installed.
+    pub second_reading: bool,
 }
 
 /// One problem in one model file.
@@ -369,6 +392,17 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
             }
             None => None,
         };
+        let row_pattern = match f.row.as_deref().map(Regex::new) {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                ferr(format!("invalid row pattern: {e}"));
+                None
+            }
+            None => None,
+        };
+        if f.row.is_some() && place != Some(Place::Page) {
+            ferr("row is only used with value = \"page\"".into());
+        }
         if place == Some(Place::Page) && f.pattern.is_none() {
             ferr("value = \"page\" needs a pattern".into());
         }
@@ -388,6 +422,11 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
             && !seen.contains(&a.as_str())
         {
             ferr(format!("after = {a:?} is not a field defined above"));
+        }
+        for b in &f.before {
+            if !seen.contains(&b.as_str()) {
+                ferr(format!("before = {b:?} is not a field defined above"));
+            }
         }
         if f.review_confidence.is_some_and(|v| !percent(v)) {
             ferr("review_confidence must be within 0–100".into());
@@ -414,11 +453,16 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
                 anchors,
                 place,
                 after: f.after.clone(),
+                before: f.before.clone(),
                 pattern,
+                row_pattern,
                 required: f.required,
                 validators,
                 zone: f.zone,
                 review_confidence: f.review_confidence.unwrap_or(review_default),
+                second_reading: f
+                    .second_reading
+                    .unwrap_or(!matches!(kind, FieldType::Address | FieldType::Text)),
             });
         }
     }
@@ -430,6 +474,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         title: raw.title,
         min_valid_confidence: raw.min_valid_confidence,
         keywords: raw.classify.keywords,
+        exclude: raw.classify.exclude,
         min_score: raw.classify.min_score,
         fields,
     })

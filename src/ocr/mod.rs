@@ -5,6 +5,7 @@
 mod api;
 mod choice;
 mod order;
+pub mod value_crop;
 pub mod value_reader;
 
 use std::cell::RefCell;

@@ -8,7 +8,28 @@ use crate::text::nfc;
 /// Exact spelling (any case) is proven. A spelling equal without diacritics to exactly one entry
 /// is repaired to it (OCR loses and confuses marks) and proven too, since the list is closed and
 /// the folded forms of its entries differ.
+/// The list entry `raw` is, or failing that the entry its first words are (a value read with
+/// the leader after it as garbage: `Nữ xin các chi, 0ï á`), recorded as a repair and unchecked.
 fn closed(raw: &str, list: &[&[&str]], what: &str) -> Result<Norm, Reason> {
+    let whole = closed_exact(raw, list, what);
+    if whole.is_ok() {
+        return whole;
+    }
+    let v = tidy(&super::drop_leader_dots(raw, false));
+    let words: Vec<&str> = v.split_whitespace().collect();
+    for k in (1..words.len().min(5)).rev() {
+        let head = words[..k].join(" ");
+        if let Ok(mut n) = closed_exact(&head, list, what) {
+            // What followed was not read as part of it: the entry is likely, not proven.
+            n.repair = Some(format!("{v} → {}", n.value));
+            n.checked = false;
+            return Ok(n);
+        }
+    }
+    whole
+}
+
+fn closed_exact(raw: &str, list: &[&[&str]], what: &str) -> Result<Norm, Reason> {
     let v = tidy(raw);
     if v.is_empty() {
         return Err("empty".into());

@@ -13,7 +13,7 @@ pub use closed::{ethnicity, nationality, sex};
 pub use date::{Date, date, year};
 pub use name::name;
 pub use numwords::parse_number;
-pub use pid::{PersonalId, personal_id};
+pub use pid::{PersonalId, personal_id, repaired_chars};
 
 use crate::text::nfc;
 
@@ -50,11 +50,52 @@ pub type Reason = String;
 
 /// Free text (addresses, places): NFC, single spaces, leaders and stray punctuation trimmed.
 pub fn text(raw: &str) -> Result<Norm, Reason> {
-    let v = tidy(raw);
+    let v = tidy(&drop_leader_dots(raw, false));
     if v.is_empty() {
         return Err("empty".into());
     }
     Ok(Norm::unchecked(v))
+}
+
+/// Leader dots read between the words of a value typed over a dotted line (`QUÁCH.THỊ..HOA`,
+/// `Số.416.ngõ..13`) become spaces: every run of two or more, and a single dot glued between
+/// letters, or between a letter and a digit, unless it closes a short upper-case abbreviation
+/// (`TP.HCM`, `P.5`). `names`: every dot (a name has none).
+pub fn drop_leader_dots(raw: &str, names: bool) -> String {
+    let chars: Vec<char> = raw.chars().collect();
+    let is_dot = |c: char| matches!(c, '.' | '…' | '·');
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_dot(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_dot(chars[i]) {
+            i += 1;
+        }
+        let run = i - start;
+        let before = start.checked_sub(1).map(|j| chars[j]);
+        let after = chars.get(i).copied();
+        let word: String = chars[..start]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        let abbreviation =
+            word.chars().count() <= 2 && !word.is_empty() && word.chars().all(char::is_uppercase);
+        let glued = before.is_some_and(char::is_alphabetic)
+            && after.is_some_and(char::is_alphanumeric)
+            || before.is_some_and(|c| c.is_ascii_digit()) && after.is_some_and(char::is_alphabetic);
+        if names || run >= 2 || chars[start] == '…' || (glued && !abbreviation) {
+            out.push(' ');
+        } else {
+            out.push('.');
+        }
+    }
+    out
 }
 
 /// NFC, single spaces, no dotted leaders or separators at either end.

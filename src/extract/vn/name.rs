@@ -36,7 +36,7 @@ fn syllable_ok(s: &str) -> Result<(), Reason> {
 /// Upper-cased NFC, 2 to 7 syllables, each of Vietnamese letters with at most one tone mark.
 /// Nothing proves a name is read right, so it is never `checked`.
 pub fn name(raw: &str) -> Result<Norm, Reason> {
-    let v = nfc(&tidy(raw).to_uppercase());
+    let v = nfc(&tidy(&super::drop_leader_dots(raw, true)).to_uppercase());
     let syllables: Vec<&str> = v.split_whitespace().collect();
     if syllables.len() < 2 {
         return Err(format!("{v:?} is not a full name"));

@@ -70,14 +70,29 @@ impl PersonalId {
     }
 }
 
+/// How many characters of the raw reading of an ID a normalized `value` changed: replaced look-
+/// alikes and dropped or added digits (spaces and dots do not count).
+pub fn repaired_chars(raw: &str, value: &str) -> usize {
+    let compact: String = raw.chars().filter(|c| c.is_alphanumeric()).collect();
+    strsim::levenshtein(&compact, value)
+}
+
 /// 12-digit IDs are checked for structure (province code, century/sex digit); look-alike letters
 /// are repaired only when the result has that structure. 9-digit CMND numbers pass unchecked.
 pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
     let v = tidy(raw);
-    let compact: String = v
+    let mut compact: String = v
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != '.')
+        .filter(|c| !c.is_whitespace() && *c != '.' && *c != ':')
         .collect();
+    // "Căn cước số.001192014387": the word before the number, read glued to it.
+    let mut head = compact.chars();
+    if let (Some(a), Some(b), Some(c)) = (head.next(), head.next(), head.next())
+        && crate::extract::fold::fold(&format!("{a}{b}")) == "so"
+        && c.is_ascii_digit()
+    {
+        compact = compact.chars().skip(2).collect();
+    }
     if compact.is_empty() {
         return Err("empty".into());
     }
