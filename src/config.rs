@@ -186,6 +186,9 @@ pub struct NormalizeConfig {
     /// turned upright) and the reading with more confident words is kept; so is a page where it
     /// read nothing at all. 0 turns the check off.
     pub plain_check_below_word_share: f32,
+    /// Read again, line by line, bands of text-sized ink that no word of the page's reading
+    /// covers (Tesseract's layout analysis drops a whole line on some forms).
+    pub reread_lost_lines: bool,
     /// Which pages are read a second time as delivered (only turned upright), keeping the
     /// better reading: `risky` (pages that went through a step whose effect on Tesseract is a
     /// toss-up, see below), `changed` (every page normalization changed), `never` (only the
@@ -265,6 +268,7 @@ impl Default for NormalizeConfig {
             max_scale_vs_estimated_dpi: 4.0,
             max_letter_inches: 0.25,
             plain_check_below_word_share: 0.5,
+            reread_lost_lines: true,
             compare_plain_reading: PlainComparison::Risky,
             compare_below_skew_deg: 2.0,
             compare_below_scale: 0.9,

@@ -246,6 +246,7 @@ impl Processor {
         if !n.blank {
             (n, ocr, osd_ms, orientation_confidence) = self.read_upright(n)?;
             (n, ocr, reading) = self.guard(n, ocr, delivered)?;
+            self.reread_lost_lines(&n, &mut ocr)?;
         }
         let ocr_ms = ms_since(t) - osd_ms;
         let warnings = page_warnings(&n, &ocr);
@@ -462,6 +463,31 @@ impl Processor {
         } else {
             Ok((n, ocr, Reading::Normalized))
         }
+    }
+
+    /// Puts back lines the page reading left out (`ocr::lost_lines`).
+    fn reread_lost_lines(&self, n: &Normalized, ocr: &mut OcrResult) -> Result<(), FileError> {
+        let Some(xh) = n.x_height.filter(|_| self.cfg.normalize.reread_lost_lines) else {
+            return Ok(());
+        };
+        let bands = ocr::lost_lines::unread_bands(&n.ocr_image, ocr, xh);
+        if bands.is_empty() {
+            return Ok(());
+        }
+        let dpi = n.ocr_dpi.round() as u32;
+        let restored = ocr::with_engine(&self.cfg.ocr, |e| {
+            ocr::lost_lines::reread(&n.ocr_image, ocr, &bands, |crop| {
+                e.recognize_line(crop, dpi).ok()
+            })
+        })?;
+        if restored > 0 {
+            tracing::info!(
+                restored,
+                bands = bands.len(),
+                "lines the page reading left out read again"
+            );
+        }
+        Ok(())
     }
 
     /// Timed orientation detection: the clockwise turn that sets the page upright when detection

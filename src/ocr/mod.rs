@@ -4,6 +4,7 @@
 
 mod api;
 mod choice;
+pub mod lost_lines;
 mod order;
 pub mod value_crop;
 pub mod value_reader;
@@ -130,6 +131,16 @@ impl Engine {
     /// Recognises an 8-bit gray image at the given resolution.
     pub fn recognize(&mut self, image: &GrayImage, dpi: u32) -> Result<OcrResult, OcrError> {
         self.recognize_pixels(image.as_raw(), image.width(), image.height(), 1, dpi)
+    }
+
+    /// Recognises one text line (page segmentation mode 7): a band of the page the full-page
+    /// reading left out.
+    pub fn recognize_line(&mut self, image: &GrayImage, dpi: u32) -> Result<OcrResult, OcrError> {
+        self.api.set_page_seg_mode(7 as TessPageSegMode);
+        let r = self.recognize_pixels(image.as_raw(), image.width(), image.height(), 1, dpi);
+        self.api
+            .set_page_seg_mode(self.config.psm as TessPageSegMode);
+        r
     }
 
     /// Recognises a colour image: Tesseract then thresholds it itself, channel by channel, as
