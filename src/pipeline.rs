@@ -385,8 +385,10 @@ impl Processor {
         if n.suspect_orientation {
             let (turn, conf, osd_ms) = self.upright_turn(&n);
             let Some(cw) = turn else {
-                // Detection already looked at this page: it is read as it is.
+                // Detection found no turn: the page is read as it is, and upside down too should
+                // that reading look wrong.
                 let ocr = self.recognize(&n)?;
+                let (n, ocr) = self.half_turn_if_better(n, ocr)?;
                 return Ok((n, ocr, osd_ms, conf));
             };
             let upright = n.turned(cw);
@@ -413,8 +415,27 @@ impl Processor {
             if turned_is_better(&ocr, &second) {
                 return Ok((upright, second, osd_ms, conf));
             }
+            return Ok((n, ocr, osd_ms, conf));
         }
+        let (n, ocr) = self.half_turn_if_better(n, ocr)?;
         Ok((n, ocr, osd_ms, conf))
+    }
+
+    /// An upside-down page that orientation detection could not place (an ID card has too few
+    /// letters for it) still reads badly: it is read turned half round as well, and that reading
+    /// kept when Tesseract trusts it more. Only pages whose reading looks wrong pay for it.
+    fn half_turn_if_better(
+        &self,
+        n: Normalized,
+        ocr: OcrResult,
+    ) -> Result<(Normalized, OcrResult), FileError> {
+        if !self.cfg.normalize.detect_orientation || !looks_misoriented(&ocr, &self.cfg.normalize) {
+            return Ok((n, ocr));
+        }
+        let turned = n.turned(180);
+        let second = self.recognize(&turned)?;
+        let better = second.mean_confidence().unwrap_or(0.0) > ocr.mean_confidence().unwrap_or(0.0);
+        Ok(if better { (turned, second) } else { (n, ocr) })
     }
 
     /// Never worse than plain Tesseract: a page that went through a step whose effect on

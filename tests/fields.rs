@@ -127,3 +127,48 @@ fn process_refuses_to_start_with_broken_models() {
     );
     assert!(!out.path().join("cccd-clean.json").exists());
 }
+
+/// An upside-down ID card has too few letters for orientation detection to be sure of (its
+/// confidence on these is 0.1–1.2, under `min_orientation_confidence`), so detection alone left it
+/// unturned and read as garbage; a page that reads badly is now also read turned half round.
+#[test]
+fn an_upside_down_card_is_turned_and_its_fields_read() {
+    let out = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for (name, pid) in [
+        ("cccd-clean.png", "072172124924"),
+        ("cccd-scan.jpg", "048081895332"),
+    ] {
+        let img = image::open(fixture(name)).unwrap().rotate180();
+        let path = out
+            .path()
+            .join(format!("upside-{}.png", name.split('.').next().unwrap()));
+        img.save(&path).unwrap();
+        inputs.push((path, pid));
+    }
+    let mut args = vec!["process".to_string()];
+    args.extend(inputs.iter().map(|(p, _)| p.to_string_lossy().into_owned()));
+    args.extend([
+        "--out".into(),
+        out.path().join("o").to_string_lossy().into_owned(),
+    ]);
+    let o = motcua_with_models(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (path, pid) in inputs {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(out.path().join("o").join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        let page = &v["pages"][0];
+        assert_eq!(page["orientation"], 180, "{stem}");
+        assert_eq!(page["doc_type"]["model"], "cccd", "{stem}");
+        let got = page["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "pid")
+            .map(|f| f["value"].clone());
+        assert_eq!(got, Some(Value::from(pid)), "{stem}");
+    }
+}
