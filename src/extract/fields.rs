@@ -172,23 +172,15 @@ pub fn extract_with(
                     cs.iter().sum::<f32>() / cs.len().max(1) as f32
                 },
             };
-            let again = second
-                .filter(|_| spec.second_reading && !loc.regions.is_empty())
-                .filter(|_| !settled(&tess, model))
-                .and_then(|r| r.read(&loc.regions))
-                .map(|r| Reading {
-                    reader: Reader::Second,
-                    norm: normalize(spec.kind, &r.text),
-                    raw: r.text,
-                    confidence: r.confidence,
-                    mean: r.confidence,
-                });
-            cands.insert(&spec.name, Candidates::new(tess, again));
+            cands.insert(&spec.name, Candidates::new(tess, None));
             found.insert(&spec.name, loc);
         }
     }
     let by_name: HashMap<&str, &FieldSpec> =
         model.fields.iter().map(|f| (f.name.as_str(), f)).collect();
+    if let Some(reader) = second {
+        read_again(model, &found, &mut cands, &by_name, reader);
+    }
     settle_by_validators(&mut cands, &by_name);
     let good = chosen_values(&cands, &by_name);
 
@@ -246,8 +238,56 @@ pub fn extract_with(
     out
 }
 
+/// The second reading, where it can change the outcome: not where a check of the whole value
+/// already proves Tesseract's reading `valid` (a closed-list entry as read, a year its ID
+/// confirms, a date its in-words reading repeats), since a second reading could then only
+/// agree or lose to it. Saves the reader's time on `Kinh`, `Việt Nam`, `Nam`.
+fn read_again<'a>(
+    model: &Model,
+    found: &HashMap<&str, Located>,
+    cands: &mut HashMap<&'a str, Candidates>,
+    specs: &HashMap<&str, &FieldSpec>,
+    reader: &dyn SecondReader,
+) {
+    let good = chosen_values(cands, specs);
+    let names: Vec<&'a str> = cands.keys().copied().collect();
+    for name in names {
+        let (spec, loc) = (specs[name], &found[name]);
+        if !spec.second_reading || loc.regions.is_empty() {
+            continue;
+        }
+        let c = &cands[name];
+        let tess = c.chosen();
+        // Only a check of the whole value counts: an ID's birth-year and sex digits say nothing
+        // of its serial (Tesseract alone once had an ID `valid` with one serial digit wrong).
+        let proven = tess.norm.as_ref().is_ok_and(|n| {
+            let whole = spec.kind == FieldType::Year
+                || spec.validators.iter().any(|v| {
+                    matches!(v, Validator::EqualsAny(_))
+                        && matches!(run(v, spec, &n.value, &good), Outcome::Pass(_))
+                });
+            settled(tess, model)
+                || (whole
+                    && judge(spec, n, &tess.raw, c, &good, model.min_valid_confidence).status
+                        == ValidationStatus::Valid)
+        });
+        if proven {
+            continue;
+        }
+        let again = reader.read(&loc.regions).map(|r| Reading {
+            reader: Reader::Second,
+            norm: normalize(spec.kind, &r.text),
+            raw: r.text,
+            confidence: r.confidence,
+            mean: r.confidence,
+        });
+        let tess = c.readings[0].clone();
+        cands.insert(name, Candidates::new(tess, again));
+    }
+}
+
 /// A value whose closed list proves Tesseract's reading as it stands, read confidently: a
-/// second reading could only agree. Saves the reader's time on `Kinh`, `Việt Nam`, `Nam`.
+/// second reading could only agree.
 fn settled(tess: &Reading, model: &Model) -> bool {
     tess.norm
         .as_ref()
