@@ -32,7 +32,7 @@ impl Reading {
     }
 
     /// Proven by its own check without a repair (a closed list entry as read).
-    fn proven_alone(&self) -> bool {
+    pub fn proven_alone(&self) -> bool {
         self.norm
             .as_ref()
             .is_ok_and(|n| n.checked && n.repair.is_none())

@@ -42,11 +42,7 @@ pub fn classify<'m>(models: &'m [Model], page: &PageText) -> Option<(&'m Model, 
 mod tests {
     use super::*;
     use crate::extract::anchor::tests::page;
-    use crate::extract::model::load_models;
-
-    fn models() -> Vec<Model> {
-        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
-    }
+    use crate::extract::model::shipped_models as models;
 
     #[test]
     fn forms_are_told_apart_and_letters_are_none() {

@@ -142,14 +142,7 @@ pub fn extract_with(
         if spec.after.is_some() && below.is_none() {
             continue;
         }
-        let own: Vec<String> = spec.anchors.iter().map(|a| fold(a)).collect();
-        let rivals: Vec<String> = model
-            .fields
-            .iter()
-            .flat_map(|f| f.anchors.iter())
-            .filter(|a| !own.contains(&fold(a)))
-            .cloned()
-            .collect();
+        let rivals = rivals(model, spec);
         let above = spec
             .before
             .iter()
@@ -238,6 +231,19 @@ pub fn extract_with(
     out
 }
 
+/// The labels of `model` that are not `spec`'s own: a line matching one of them better belongs
+/// to that field.
+pub(crate) fn rivals(model: &Model, spec: &FieldSpec) -> Vec<String> {
+    let own: Vec<String> = spec.anchors.iter().map(|a| fold(a)).collect();
+    model
+        .fields
+        .iter()
+        .flat_map(|f| f.anchors.iter())
+        .filter(|a| !own.contains(&fold(a)))
+        .cloned()
+        .collect()
+}
+
 /// The second reading, where it can change the outcome: not where a check of the whole value
 /// already proves Tesseract's reading `valid` (a closed-list entry as read, a year its ID
 /// confirms, a date its in-words reading repeats), since a second reading could then only
@@ -289,10 +295,7 @@ fn read_again<'a>(
 /// A value whose closed list proves Tesseract's reading as it stands, read confidently: a
 /// second reading could only agree.
 fn settled(tess: &Reading, model: &Model) -> bool {
-    tess.norm
-        .as_ref()
-        .is_ok_and(|n| n.checked && n.repair.is_none())
-        && tess.confidence >= model.min_valid_confidence
+    tess.proven_alone() && tess.confidence >= model.min_valid_confidence
 }
 
 fn chosen_values<'a>(
@@ -466,14 +469,10 @@ fn missing(spec: &FieldSpec, page: usize) -> ExtractedField {
 mod tests {
     use super::*;
     use crate::extract::anchor::tests::page;
-    use crate::extract::model::load_models;
+    use crate::extract::model::shipped;
 
     fn cccd() -> Model {
-        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .unwrap()
-            .into_iter()
-            .find(|m| m.id == "cccd")
-            .unwrap()
+        shipped("cccd")
     }
 
     fn card(pid: &str, sex: &str) -> PageText {

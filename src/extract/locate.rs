@@ -464,29 +464,17 @@ pub fn locate(
 mod tests {
     use super::*;
     use crate::extract::anchor::tests::page;
-    use crate::extract::fold::fold;
-    use crate::extract::model::{Model, load_models};
+    use crate::extract::model::{Model, shipped};
 
     fn birth() -> Model {
-        load_models(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-            .unwrap()
-            .into_iter()
-            .find(|m| m.id == "to_khai_khai_sinh")
-            .unwrap()
+        shipped("to_khai_khai_sinh")
     }
 
     /// Locates `field` of the birth declaration on `p` as extraction does, from the top.
     fn find(p: &PageText, field: &str) -> Located {
         let m = birth();
         let spec = m.fields.iter().find(|f| f.name == field).unwrap();
-        let own: Vec<String> = spec.anchors.iter().map(|a| fold(a)).collect();
-        let rivals: Vec<String> = m
-            .fields
-            .iter()
-            .flat_map(|f| f.anchors.iter())
-            .filter(|a| !own.contains(&fold(a)))
-            .cloned()
-            .collect();
+        let rivals = crate::extract::fields::rivals(&m, spec);
         locate(p, spec, &rivals, None, None).unwrap()
     }
 

@@ -480,6 +480,20 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
     })
 }
 
+/// The models shipped in `models/`, for tests; `id` picks one.
+#[cfg(test)]
+pub(crate) fn shipped(id: &str) -> Model {
+    shipped_models()
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap_or_else(|| panic!("no shipped model {id}"))
+}
+
+#[cfg(test)]
+pub(crate) fn shipped_models() -> Vec<Model> {
+    load_models(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models")).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
