@@ -385,6 +385,15 @@ fn blank_within(gray: &GrayImage, max_ink: f32, xs: (usize, usize), ys: (usize, 
     (ink as f64) < f64::from(max_ink) * total as f64
 }
 
+/// The paper of an image: the 90th percentile of its brightness.
+pub fn paper_of(gray: &GrayImage) -> Option<u8> {
+    let mut hist = [0u32; 256];
+    for &v in gray.as_raw() {
+        hist[v as usize] += 1;
+    }
+    paper_level(&hist)
+}
+
 /// The paper of a page or tile: the 90th percentile of brightness.
 fn paper_level(hist: &[u32; 256]) -> Option<u8> {
     let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();

@@ -84,7 +84,7 @@ pub fn strip(image: &GrayImage, region: &BBox, dpi: f32) -> Option<GrayImage> {
     }
     let mut cut = imageops::crop_imm(image, region.x0, region.y0, w, h).to_image();
     crate::normalize::remove_dotted_leaders(&mut cut, dpi);
-    let paper = percentile(&cut, 0.9);
+    let paper = crate::normalize::paper_of(&cut).unwrap_or(255);
     let ink = |v: u8| (v as f32) < paper as f32 * 0.6;
     // A column counts as ink with two dark pixels, so a lone speck of noise does not widen the
     // strip to the page's edge.
@@ -99,22 +99,6 @@ pub fn strip(image: &GrayImage, region: &BBox, dpi: f32) -> Option<GrayImage> {
     let mut out = GrayImage::from_pixel(body.width() + 2 * margin, h + 2 * margin, Luma([255]));
     imageops::replace(&mut out, &body, i64::from(margin), i64::from(margin));
     Some(out)
-}
-
-fn percentile(img: &GrayImage, q: f32) -> u8 {
-    let mut hist = [0usize; 256];
-    for p in img.pixels() {
-        hist[p[0] as usize] += 1;
-    }
-    let target = (img.pixels().len() as f32 * q) as usize;
-    let mut seen = 0;
-    for (v, n) in hist.iter().enumerate() {
-        seen += n;
-        if seen > target {
-            return v as u8;
-        }
-    }
-    255
 }
 
 #[cfg(test)]
