@@ -10,12 +10,4 @@ pkgs=(fonts-dejavu-core fonts-dejavu-extra fonts-noto-core fonts-noto-mono
       fonts-sil-gentiumplus fonts-sil-charis fonts-sil-andika fonts-texgyre
       fonts-crosextra-caladea fonts-open-sans fonts-lato fonts-inter fonts-jetbrains-mono
       fonts-ebgaramond fonts-hack "$@")
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "$0")/../scripts/apt-missing.sh" "${pkgs[@]}"
