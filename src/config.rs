@@ -71,13 +71,21 @@ pub struct ExtractConfig {
     pub models_dir: PathBuf,
     /// `*.toml` procedure pipelines.
     pub pipelines_dir: PathBuf,
+    /// The Vietnamese syllables (a hunspell `.dic`, Debian's `hunspell-vi`) by which two
+    /// readings of an address or other free text are merged word by word; `""`: free text is
+    /// read by Tesseract alone.
+    pub lexicon: PathBuf,
 }
+
+/// Where Debian's `hunspell-vi` puts its dictionary.
+pub const DEFAULT_LEXICON: &str = "/usr/share/hunspell/vi_VN.dic";
 
 impl Default for ExtractConfig {
     fn default() -> Self {
         Self {
             models_dir: "models".into(),
             pipelines_dir: "pipelines".into(),
+            lexicon: DEFAULT_LEXICON.into(),
         }
     }
 }

@@ -11,6 +11,8 @@ use super::vn::{Norm, Reason};
 pub enum Reader {
     Tesseract,
     Second,
+    /// Free text: both readings merged word by word (`merge.rs`).
+    Merged,
 }
 
 /// One normalized reading of a value.
@@ -75,6 +77,29 @@ impl Candidates {
         }
     }
 
+    /// Free text both readers read differently: the merged reading is reported, and it counts
+    /// as a disagreement whatever it equals (the note tells both readings).
+    pub fn merged(
+        tess: Reading,
+        second: Reading,
+        norm: Result<Norm, Reason>,
+        raw: String,
+    ) -> Candidates {
+        let merged = Reading {
+            reader: Reader::Merged,
+            raw,
+            norm,
+            confidence: tess.confidence.min(second.confidence),
+            mean: tess.mean.min(second.mean),
+        };
+        let chosen = if merged.value().is_some() { 2 } else { 0 };
+        Candidates {
+            readings: vec![tess, second, merged],
+            chosen,
+            validators_decide: false,
+        }
+    }
+
     pub fn chosen(&self) -> &Reading {
         &self.readings[self.chosen]
     }
@@ -88,6 +113,8 @@ impl Candidates {
                 (Some(_), None) | (None, Some(_)) => Agreement::OneRefused,
                 (None, None) => Agreement::Single,
             },
+            // Tesseract, the value reader and their merge: the two read differently.
+            [_, _, _] => Agreement::Disagree,
             _ => Agreement::Single,
         }
     }
@@ -144,7 +171,15 @@ impl Candidates {
         let name = |r: &Reading| match r.reader {
             Reader::Tesseract => "Tesseract",
             Reader::Second => "the value reader",
+            Reader::Merged => "the merge",
         };
+        if let [t, s, _] = self.readings.as_slice() {
+            return Some(format!(
+                "Tesseract read {:?}, the value reader {:?}; merged word by word",
+                t.raw.trim(),
+                s.raw.trim()
+            ));
+        }
         match self.agreement() {
             Agreement::Agree => Some("two readers agree".into()),
             Agreement::Disagree | Agreement::OneRefused => Some(format!(

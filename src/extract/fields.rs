@@ -8,6 +8,7 @@ use super::anchor::{PageText, union};
 use super::choose::{Agreement, Candidates, Reader, Reading};
 use super::fold::fold;
 use super::locate::{Located, locate};
+use super::merge::{Lexicon, merge_text};
 use super::model::{FieldSpec, FieldType, Model, Validator};
 use super::vn::{self, Date, Norm, PersonalId};
 use crate::domain::{ExtractedField, FieldSource, Validation, ValidationStatus};
@@ -119,15 +120,17 @@ const REFUSED: f32 = 0.3;
 
 /// Extracts every field of `model` from one page, from Tesseract's words alone.
 pub fn extract(model: &Model, page: &PageText, page_index: usize) -> Vec<ExtractedField> {
-    extract_with(model, page, page_index, None)
+    extract_with(model, page, page_index, None, None)
 }
 
-/// Extracts every field of `model` from one page; `second` reads value fields a second time.
+/// Extracts every field of `model` from one page; `second` reads value fields a second time;
+/// free text read twice is merged by `lexicon`'s syllables (without one it is read once).
 pub fn extract_with(
     model: &Model,
     page: &PageText,
     page_index: usize,
     second: Option<&dyn SecondReader>,
+    lexicon: Option<&Lexicon>,
 ) -> Vec<ExtractedField> {
     let mut found: HashMap<&str, Located> = HashMap::new();
     let mut cands: HashMap<&str, Candidates> = HashMap::new();
@@ -172,7 +175,7 @@ pub fn extract_with(
     let by_name: HashMap<&str, &FieldSpec> =
         model.fields.iter().map(|f| (f.name.as_str(), f)).collect();
     if let Some(reader) = second {
-        read_again(model, &found, &mut cands, &by_name, reader);
+        read_again(model, &found, &mut cands, &by_name, reader, lexicon);
     }
     settle_by_validators(&mut cands, &by_name);
     let good = chosen_values(&cands, &by_name);
@@ -210,7 +213,7 @@ pub fn extract_with(
         // values lower still.
         match validation.status {
             ValidationStatus::Valid => {}
-            ValidationStatus::Unchecked if c.agreement() == Agreement::Agree => {}
+            ValidationStatus::Unchecked if c.agreement() == Agreement::Agree && !loc.open_end => {}
             ValidationStatus::Unchecked => confidence *= UNCONFIRMED,
             ValidationStatus::Invalid => confidence *= REFUSED,
         }
@@ -254,12 +257,14 @@ fn read_again<'a>(
     cands: &mut HashMap<&'a str, Candidates>,
     specs: &HashMap<&str, &FieldSpec>,
     reader: &dyn SecondReader,
+    lexicon: Option<&Lexicon>,
 ) {
     let good = chosen_values(cands, specs);
     let names: Vec<&'a str> = cands.keys().copied().collect();
     for name in names {
         let (spec, loc) = (specs[name], &found[name]);
-        if !spec.second_reading || loc.regions.is_empty() {
+        let free = matches!(spec.kind, FieldType::Address | FieldType::Text);
+        if !spec.second_reading || loc.regions.is_empty() || (free && lexicon.is_none()) {
             continue;
         }
         let c = &cands[name];
@@ -288,7 +293,20 @@ fn read_again<'a>(
             mean: r.confidence,
         });
         let tess = c.readings[0].clone();
-        cands.insert(name, Candidates::new(tess, again));
+        // Free text: the two readings merged word by word (both normalized first, so leader
+        // dots are gone); a reading the merge changed is still a disagreement to review.
+        let merged = match (lexicon, &again) {
+            (Some(lex), Some(second)) if free => match (tess.value(), second.value()) {
+                (Some(a), Some(b)) if a != b => {
+                    let text = merge_text(a, b, lex);
+                    let norm = normalize(spec.kind, &text);
+                    Some(Candidates::merged(tess.clone(), second.clone(), norm, text))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        cands.insert(name, merged.unwrap_or_else(|| Candidates::new(tess, again)));
     }
 }
 
@@ -534,7 +552,7 @@ mod tests {
     fn validators_pick_between_two_readers_and_only_then_prove() {
         // Tesseract reads the ID right; the second reader's sex digit contradicts "Nữ".
         let reader = RowReader(vec![(1, "072072124924")]);
-        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader));
+        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader), None);
         let pid = field(&fs, "pid");
         assert_eq!(pid.value.as_deref(), Some("072172124924"));
         assert_eq!(pid.validation.status, ValidationStatus::Valid, "{pid:?}");
@@ -544,7 +562,7 @@ mod tests {
         );
         // Both readings pass every check (they differ in the serial): nothing proves either.
         let reader = RowReader(vec![(1, "072172124929")]);
-        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader));
+        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader), None);
         let pid = field(&fs, "pid");
         assert_eq!(
             pid.validation.status,
@@ -554,7 +572,7 @@ mod tests {
         assert!(pid.confidence < 0.5);
         // Agreement: the same value, with more confidence than either reader alone.
         let reader = RowReader(vec![(1, "072172124924"), (3, "Đinh Minh Oanh")]);
-        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader));
+        let fs = extract_with(&cccd(), &card("072172124924", "Nữ"), 0, Some(&reader), None);
         let alone = extract(&cccd(), &card("072172124924", "Nữ"), 0);
         for name in ["pid", "name"] {
             let (two, one) = (field(&fs, name), field(&alone, name));
@@ -570,7 +588,7 @@ mod tests {
     #[test]
     fn a_reading_the_type_refuses_gives_way_to_the_other() {
         let reader = RowReader(vec![(5, "Nữ")]);
-        let fs = extract_with(&cccd(), &card("072172124924", "M#"), 0, Some(&reader));
+        let fs = extract_with(&cccd(), &card("072172124924", "M#"), 0, Some(&reader), None);
         let sex = field(&fs, "sex");
         assert_eq!(sex.value.as_deref(), Some("Nữ"));
         assert!(

@@ -20,6 +20,9 @@ pub struct Located {
     /// two): from the label to the next label or the end of the row, so that a second reader
     /// sees letters Tesseract left out. Empty for page patterns and zones.
     pub regions: Vec<BBox>,
+    /// The value runs to the end of its row and no continuation row was found: it may go on
+    /// where neither reader looked, so two readers agreeing does not show it is whole.
+    pub open_end: bool,
 }
 
 impl Located {
@@ -42,7 +45,12 @@ fn in_row(page: &PageText, row: &BBox, i: usize) -> bool {
 /// Rest of the label's row, right of the label, left to right, up to the next label on the row
 /// (official forms print `Giới tính: … Dân tộc: … Quốc tịch: …` on one line). Returns the words
 /// and where the next label starts, if one does.
-fn same_line(page: &PageText, hit: &Hit, labels: &[String]) -> (Vec<usize>, Option<u32>) {
+fn same_line(
+    page: &PageText,
+    hit: &Hit,
+    labels: &[String],
+    cut_leaders: bool,
+) -> (Vec<usize>, Option<u32>) {
     let mut ws: Vec<usize> = (0..page.words.len())
         .filter(|&i| page.words[i].bbox.x0 + 2 >= hit.bbox.x1 && in_row(page, &hit.bbox, i))
         .collect();
@@ -54,7 +62,7 @@ fn same_line(page: &PageText, hit: &Hit, labels: &[String]) -> (Vec<usize>, Opti
     }
     // The leader after a value, where Tesseract read it (a run of dots, and the garbage it makes
     // of the rest: `Mẹ........ . . Q HQ SH`), ends the value and its region.
-    if let Some(cut) = leader_cut(page, &ws) {
+    if let Some(cut) = leader_cut(page, &ws).filter(|_| cut_leaders) {
         let h = hit.bbox.height().max(1);
         let end = ws[..cut]
             .last()
@@ -130,6 +138,14 @@ fn is_footnote_marker(text: &str) -> bool {
 
 /// The row under a value that runs to the end of its line, when that row holds no label and
 /// starts at the left margin: a wrapped address. Its words and its own box.
+/// Whether a value's last word lies in the last fifth of the room right of its label.
+fn reaches_row_end(page: &PageText, hit: &Hit, value: &[usize], right_edge: u32) -> bool {
+    value.last().is_some_and(|&i| {
+        let room = right_edge.saturating_sub(hit.bbox.x1) as f32;
+        page.words[i].bbox.x1 as f32 >= hit.bbox.x1 as f32 + 0.8 * room
+    })
+}
+
 fn continuation(
     page: &PageText,
     hit: &Hit,
@@ -137,21 +153,28 @@ fn continuation(
     labels: &[String],
     right_edge: u32,
 ) -> Option<(Vec<usize>, BBox)> {
-    let last = page.words[*value.last()?].bbox;
-    let h = hit.bbox.height().max(1);
     // The value stopped well before the end of the line: it did not wrap.
-    if (last.x1 as f32) < hit.bbox.x1 as f32 + 0.8 * (right_edge.saturating_sub(hit.bbox.x1)) as f32
-    {
+    if !reaches_row_end(page, hit, value, right_edge) {
         return None;
     }
+    let h = hit.bbox.height().max(1);
+    // The next row down, however widely the lines are spaced (values printed larger than their
+    // labels need more room), as long as it is the next one.
     let below: Vec<usize> = (0..page.words.len())
         .filter(|&i| {
             let b = &page.words[i].bbox;
             let cy = y_center(b);
             cy > hit.bbox.y1 as f32 + 0.2 * h as f32
-                && cy < hit.bbox.y1 as f32 + 1.8 * h as f32
+                && cy < hit.bbox.y1 as f32 + 3.0 * h as f32
                 && !page.words[i].folded.is_empty()
         })
+        .collect();
+    let top = *below.iter().min_by(|&&i, &&j| {
+        y_center(&page.words[i].bbox).total_cmp(&y_center(&page.words[j].bbox))
+    })?;
+    let below: Vec<usize> = below
+        .into_iter()
+        .filter(|&i| in_row(page, &page.words[top].bbox, i))
         .collect();
     let first = *below.iter().min_by_key(|&&i| page.words[i].bbox.x0)?;
     if page.words[first].bbox.x0 > hit.bbox.x0 + 2 * h {
@@ -356,6 +379,7 @@ fn page_row(page: &PageText, spec: &FieldSpec) -> Option<Located> {
         label_similarity: 1.0,
         label_y: y_center(&page.line_box(row)),
         regions,
+        open_end: false,
     })
 }
 
@@ -371,7 +395,12 @@ pub fn locate(
     }
     let hit = anchor::find_label_between(page, &spec.anchors, rivals, below_y, above_y)?;
     let labels: Vec<String> = rivals.iter().chain(&spec.anchors).cloned().collect();
-    let (same, stop) = same_line(page, &hit, &labels);
+    let (mut same, mut stop) = same_line(page, &hit, &labels, true);
+    // A pattern that picks the value out of a row with leaders inside it (`18.... giờ 50....
+    // phút, ngày 16.... tháng 06`) looks past the first leader.
+    if spec.pattern.is_some() && narrow(page, spec, same.clone()).is_empty() {
+        (same, stop) = same_line(page, &hit, &labels, false);
+    }
     let right = page
         .words
         .iter()
@@ -415,14 +444,17 @@ pub fn locate(
         .unwrap_or(hit.bbox.x1 + 1);
     let mut words = words[skip..].to_vec();
     let mut regions = Vec::new();
+    let mut open_end = false;
     if row {
         regions.push(row_region(page, &hit, &words, stop, start, right));
-        if spec.kind == FieldType::Address
-            && stop.is_none()
-            && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)
-        {
-            words.extend(more);
-            regions.push(region);
+        let free = matches!(spec.kind, FieldType::Address | FieldType::Text);
+        if free && stop.is_none() {
+            if let Some((more, region)) = continuation(page, &hit, &words, &labels, right) {
+                words.extend(more);
+                regions.push(region);
+            } else {
+                open_end = reaches_row_end(page, &hit, &words, right);
+            }
         }
     } else if spec.place != Place::Zone && on_row(&words) {
         let h = hit.bbox.height().max(1);
@@ -457,6 +489,7 @@ pub fn locate(
         label_similarity: hit.similarity,
         label_y: y_center(&hit.bbox),
         regions,
+        open_end,
     })
 }
 
@@ -492,6 +525,56 @@ mod tests {
         assert!(region.x0 <= word_x0(&p, "Nam"));
         assert_eq!(find(&p, "child.ethnic").raw, "Kinh");
         assert_eq!(find(&p, "child.nationality").raw, "Việt Nam");
+    }
+
+    #[test]
+    fn a_value_at_the_row_end_takes_the_next_row_or_says_it_may_go_on() {
+        let first = "Nơi cư trú: Số 358A Đại lộ Bình Dương, phường Hiệp Thành, thành phố Thủ Dầu";
+        let p = page(&[
+            "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
+            first,
+            "Một, tỉnh Bình Dương",
+        ]);
+        let got = find(&p, "requester.address");
+        assert!(
+            got.raw.ends_with("Thủ Dầu Một, tỉnh Bình Dương"),
+            "{}",
+            got.raw
+        );
+        assert_eq!(got.regions.len(), 2);
+        assert!(!got.open_end);
+        // The row below is another field's: the value may be cut, and says so.
+        let p = page(&[
+            "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
+            first,
+            "Quan hệ với người được khai sinh: Mẹ",
+        ]);
+        let got = find(&p, "requester.address");
+        assert!(got.raw.ends_with("Thủ Dầu"), "{}", got.raw);
+        assert!(got.open_end);
+        // A short value ends where it ends.
+        let p = page(&[
+            "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
+            "Nơi cư trú: Số 5 ngõ 2 .........................................................",
+        ]);
+        assert!(!find(&p, "requester.address").open_end);
+    }
+
+    #[test]
+    fn a_pattern_finds_its_value_past_leaders_inside_the_row() {
+        let m = shipped("to_khai_khai_tu");
+        let p = page(&[
+            "Họ, chữ đệm, tên: NGUYỄN VĂN AN",
+            "Đã chết vào lúc: 18.... giờ 50.... phút, ngày 16.... tháng 06.... năm 2024 ....",
+        ]);
+        let spec = m.fields.iter().find(|f| f.name == "death.date").unwrap();
+        let rivals = crate::extract::fields::rivals(&m, spec);
+        let got = locate(&p, spec, &rivals, None, None).unwrap();
+        assert_eq!(got.raw, "ngày 16.... tháng 06.... năm 2024 ....");
+        assert_eq!(
+            crate::extract::vn::date(&got.raw).unwrap().value,
+            "2024-06-16"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod crosscheck;
 pub mod fields;
 pub mod fold;
 pub mod locate;
+pub mod merge;
 pub mod model;
 pub mod vn;
 
@@ -36,6 +37,7 @@ pub struct SecondReading {
 #[derive(Debug, Clone, Default)]
 pub struct Extractor {
     models: Vec<Model>,
+    lexicon: Option<std::sync::Arc<merge::Lexicon>>,
 }
 
 /// What extraction made of one page.
@@ -47,7 +49,16 @@ pub struct PageFields {
 
 impl Extractor {
     pub fn new(models: Vec<Model>) -> Self {
-        Extractor { models }
+        Extractor {
+            models,
+            lexicon: None,
+        }
+    }
+
+    /// Free text read twice is merged by these syllables; without them it is Tesseract's alone.
+    pub fn with_lexicon(mut self, lexicon: Option<std::sync::Arc<merge::Lexicon>>) -> Self {
+        self.lexicon = lexicon;
+        self
     }
 
     pub fn load(dir: &Path) -> Result<Self, Vec<ModelError>> {
@@ -71,7 +82,8 @@ impl Extractor {
         let Some((model, doc_type)) = classify::classify(&self.models, &page) else {
             return PageFields::default();
         };
-        let fields = fields::extract_with(model, &page, page_index, second);
+        let fields =
+            fields::extract_with(model, &page, page_index, second, self.lexicon.as_deref());
         // A form printed but not filled in (a blank template scanned with the dossier) is not a
         // declaration: nothing of what makes one (its required fields) was written on it.
         let required: Vec<&str> = model
@@ -134,17 +146,39 @@ impl Definitions {
                 procedures: Default::default(),
             })
         };
-        r.map_err(|errors| {
+        let mut defs = r.map_err(|errors| {
             errors
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\n")
-        })
+        })?;
+        let lexicon = load_lexicon(&cfg.lexicon);
+        defs.extractor = std::sync::Arc::new((*defs.extractor).clone().with_lexicon(lexicon));
+        Ok(defs)
     }
 
     pub fn procedure(&self, code: &str) -> Option<&crate::procedure::Procedure> {
         self.procedures.iter().find(|p| p.matches(code))
+    }
+}
+
+/// The syllable lexicon named by `extract.lexicon`; a missing or unreadable one is a warning
+/// (free text is then read by Tesseract alone), `""` turns it off.
+fn load_lexicon(path: &Path) -> Option<std::sync::Arc<merge::Lexicon>> {
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    match merge::Lexicon::load(path) {
+        Ok(l) => Some(std::sync::Arc::new(l)),
+        Err(e) => {
+            tracing::warn!(
+                path = %path.display(),
+                error = %e,
+                "no Vietnamese syllable lexicon (install hunspell-vi): addresses and free text are read by Tesseract alone"
+            );
+            None
+        }
     }
 }
 

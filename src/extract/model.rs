@@ -198,9 +198,9 @@ struct RawField {
     zone: Option<[f32; 4]>,
     /// This field's bar for the review screen (0–100), instead of the model's.
     review_confidence: Option<f32>,
-    /// Whether the value reader reads this value a second time; default: every type but
-    /// `address` and `text` (long free text costs the most to read and no check can tell the
-    /// better of two readings).
+    /// Whether the value reader reads this value a second time (default: yes). Free text
+    /// (`address`, `text`) is read twice only with a syllable lexicon to merge the readings by
+    /// (`extract.lexicon`), since no check of the whole value can tell the better one.
     second_reading: Option<bool>,
 }
 
@@ -460,9 +460,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
                 validators,
                 zone: f.zone,
                 review_confidence: f.review_confidence.unwrap_or(review_default),
-                second_reading: f
-                    .second_reading
-                    .unwrap_or(!matches!(kind, FieldType::Address | FieldType::Text)),
+                second_reading: f.second_reading.unwrap_or(true),
             });
         }
     }

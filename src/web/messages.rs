@@ -18,6 +18,24 @@ const RULES: &[(&str, Render)] = &[
         "Không tìm thấy trường bắt buộc".into()
     }),
     (r"^corrected by a clerk$", |_, _| "Cán bộ đã sửa".into()),
+    (r"^two readers agree$", |_, _| {
+        "Hai bộ nhận dạng đọc giống nhau".into()
+    }),
+    (
+        r#"^Tesseract read "(.*)", the value reader "(.*)"; merged word by word$"#,
+        |c, _| {
+            format!(
+                "Tesseract đọc “{}”, bộ đọc thứ hai đọc “{}”; đã ghép từng chữ",
+                &c[1], &c[2]
+            )
+        },
+    ),
+    (r#"^Tesseract read "(.*)"$"#, |c, _| {
+        format!("Tesseract đọc “{}”", &c[1])
+    }),
+    (r#"^the value reader read "(.*)"$"#, |c, _| {
+        format!("Bộ đọc thứ hai đọc “{}”", &c[1])
+    }),
     (r"^OCR confidence (\d+) below (\d+)$", |c, _| {
         format!("Độ tin cậy nhận dạng {} dưới {}", &c[1], &c[2])
     }),
@@ -214,6 +232,10 @@ mod tests {
             "31/2/2020 does not exist",
             "\"abc\" is not a date",
             "'7' does not belong in a name",
+            "two readers agree",
+            "Tesseract read \"Nữ\"",
+            "the value reader read \"1997\"",
+            "Tesseract read \"xã Bình\", the value reader \"xã Bình Ngọc\"; merged word by word",
         ] {
             assert_ne!(vietnamese(note, &label), note, "{note}");
         }

@@ -50,11 +50,105 @@ pub type Reason = String;
 
 /// Free text (addresses, places): NFC, single spaces, leaders and stray punctuation trimmed.
 pub fn text(raw: &str) -> Result<Norm, Reason> {
-    let v = tidy(&drop_leader_dots(raw, false));
+    let v = without_marker(&tidy(&stray_dots(&drop_leader_dots(raw, false))));
     if v.is_empty() {
         return Err("empty".into());
     }
     Ok(Norm::unchecked(v))
+}
+
+/// Dots of a leader typed over that survive in free text: after a whole word (`Đắk. Lắk`,
+/// `phường. Vĩnh`), before a word after a space (`vùng .Tây`), beside a comma (`Linh,.`), and
+/// inside a word after its capital (`V.ương`). Dots closing a short abbreviation (`TP.`, `P.5`,
+/// `Tp. Hồ Chí Minh`) and between digits stay. Vietnamese addresses separate their parts with
+/// commas, never with full stops.
+fn stray_dots(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c != '.' {
+            out.push(c);
+            continue;
+        }
+        let before = i.checked_sub(1).map(|j| chars[j]);
+        let after = chars.get(i + 1).copied();
+        // The word before the dot, last letter first.
+        let word: Vec<char> = chars[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_alphanumeric())
+            .copied()
+            .collect();
+        let letters = !word.is_empty() && word.iter().all(|c| c.is_alphabetic());
+        let capital = word.last().is_some_and(|c| c.is_uppercase());
+        if word.len() == 1 && capital && after.is_some_and(char::is_lowercase) {
+            continue;
+        }
+        let abbreviation = letters && word.len() <= 2 && capital;
+        let starts_word =
+            before.is_none_or(char::is_whitespace) && after.is_some_and(char::is_alphanumeric);
+        let by_comma = before == Some(',') || after == Some(',');
+        if !abbreviation && (letters || starts_word || by_comma) {
+            out.push(' ');
+        } else {
+            out.push('.');
+        }
+    }
+    out
+}
+
+/// Words that begin an address or a place: a lone figure before one of them is a footnote
+/// marker read without its brackets (`9 Số 303 Lê Lợi`, `2 ,Xóm 3`), not part of the value.
+const PLACE_STARTS: &[&str] = &[
+    "số",
+    "căn",
+    "xóm",
+    "thôn",
+    "ấp",
+    "tổ",
+    "bản",
+    "buôn",
+    "khu",
+    "khóm",
+    "khối",
+    "làng",
+    "tại",
+    "đường",
+    "phố",
+    "ngõ",
+    "nhà",
+    "bệnh",
+    "trạm",
+    "xã",
+    "phường",
+    "thị",
+    "huyện",
+    "quận",
+];
+
+fn without_marker(s: &str) -> String {
+    let trimmed = s.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '(');
+    let mut words = trimmed.splitn(2, ' ');
+    let (Some(first), Some(rest)) = (words.next(), words.next()) else {
+        return trimmed.to_string();
+    };
+    let marker = first.chars().filter(|c| c.is_ascii_digit()).count() == 1
+        && first
+            .chars()
+            .all(|c| c.is_ascii_digit() || !c.is_alphanumeric());
+    let next: String = rest
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect();
+    let starts_place = next.chars().next().is_some_and(char::is_uppercase)
+        && PLACE_STARTS.contains(&next.to_lowercase().as_str());
+    if marker && starts_place {
+        rest.trim_start_matches(|c: char| !c.is_alphanumeric())
+            .to_string()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// Leader dots read between the words of a value typed over a dotted line (`QUÁCH.THỊ..HOA`,
@@ -152,4 +246,39 @@ fn repair_digits(s: &str) -> (String, Vec<String>) {
         })
         .collect();
     (tokens.join(" "), subs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    fn t(raw: &str) -> String {
+        text(raw).unwrap().value
+    }
+
+    #[test]
+    fn dots_of_a_leader_typed_over_leave_free_text() {
+        assert_eq!(
+            t("Thôn 1,.xã Ea Phê,.huyện Krông .Pắc, tỉnh. Đắk. Lắk"),
+            "Thôn 1, xã Ea Phê, huyện Krông Pắc, tỉnh Đắk Lắk"
+        );
+        assert_eq!(
+            t("Số 102 ngõ 181 phố Hùng V.ương,. phường. Vĩnh Ninh"),
+            "Số 102 ngõ 181 phố Hùng Vương, phường Vĩnh Ninh"
+        );
+        // Abbreviations and numbers keep theirs.
+        assert_eq!(t("Tp. Hồ Chí Minh"), "Tp. Hồ Chí Minh");
+        assert_eq!(t("P.5, TP.HCM"), "P.5, TP.HCM");
+        assert_eq!(t("Km 1.5 quốc lộ 1A"), "Km 1.5 quốc lộ 1A");
+    }
+
+    #[test]
+    fn a_footnote_marker_before_an_address_goes_a_house_number_stays() {
+        assert_eq!(t("9 Số 303 Lê Lợi"), "Số 303 Lê Lợi");
+        assert_eq!(t("2 ,Xóm 3, xã Hòa Tiến"), "Xóm 3, xã Hòa Tiến");
+        assert_eq!(t("°'` Số 160/60 hẻm 282"), "Số 160/60 hẻm 282");
+        assert_eq!(t("5 Nguyễn Trãi, quận 1"), "5 Nguyễn Trãi, quận 1");
+        assert_eq!(t("7 6, Ấp 5"), "7 6, Ấp 5");
+        assert_eq!(t("(cũ) xã Yên Phong"), "(cũ) xã Yên Phong");
+    }
 }

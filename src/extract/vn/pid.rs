@@ -80,6 +80,22 @@ pub fn repaired_chars(raw: &str, value: &str) -> usize {
 /// 12-digit IDs are checked for structure (province code, century/sex digit); look-alike letters
 /// are repaired only when the result has that structure. 9-digit CMND numbers pass unchecked.
 pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
+    // "Căn.cước.số.083053926520...Bô.Công": the words of the ID paper glued to its number by
+    // leader dots. One run of 12 (or 9) digits among words is the number.
+    let parts: Vec<&str> = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let numbers: Vec<&str> = parts
+        .iter()
+        .copied()
+        .filter(|p| p.chars().all(|c| c.is_ascii_digit()) && matches!(p.len(), 9 | 12))
+        .collect();
+    if let [number] = numbers.as_slice()
+        && parts.iter().any(|p| p.chars().any(char::is_alphabetic))
+    {
+        return personal_id(number);
+    }
     let v = tidy(raw);
     let mut compact: String = v
         .chars()
@@ -160,6 +176,18 @@ mod tests {
         assert!(id.check_sex("Nữ").is_ok());
         assert_eq!(personal_id("123456789").unwrap().value, "123456789");
         assert!(!personal_id("123456789").unwrap().checked);
+    }
+
+    #[test]
+    fn the_number_is_found_among_the_words_glued_to_it() {
+        let n = personal_id("Căn.cước.số.083053926520...Bô.Công").unwrap();
+        assert_eq!(n.value, "083053926520");
+        assert_eq!(
+            personal_id("025177893633.cấp").unwrap().value,
+            "025177893633"
+        );
+        // Two numbers: nothing to choose by.
+        assert!(personal_id("số.083053926520.và.083053926521").is_err());
     }
 
     #[test]
