@@ -207,13 +207,17 @@ pub fn extract_with(
         let proven = validation.status == ValidationStatus::Valid;
         validation.notes.extend(c.note());
         let mut confidence = (c.confidence(proven) * loc.label_similarity as f32).clamp(0.0, 1.0);
-        // Calibrated on our generated forms (BENCHMARKS.md): values two readers agree on and
-        // proven values are right; what one reader alone read, unproven, is right about two
+        // Calibrated on our generated forms (BENCHMARKS.md): proven values and values two readers
+        // agree on (but free text) are right; what one reader alone read, unproven, is right about two
         // times in three, however sure Tesseract is, so it stays below the review bar; refused
         // values lower still.
         match validation.status {
             ValidationStatus::Valid => {}
-            ValidationStatus::Unchecked if c.agreement() == Agreement::Agree && !loc.open_end => {}
+            // Free text: two readers of the same crop share its failures (a wrapped line
+            // neither saw), so their agreement does not show the value is whole.
+            ValidationStatus::Unchecked
+                if c.agreement() == Agreement::Agree
+                    && !matches!(spec.kind, FieldType::Address | FieldType::Text) => {}
             ValidationStatus::Unchecked => confidence *= UNCONFIRMED,
             ValidationStatus::Invalid => confidence *= REFUSED,
         }

@@ -20,9 +20,6 @@ pub struct Located {
     /// two): from the label to the next label or the end of the row, so that a second reader
     /// sees letters Tesseract left out. Empty for page patterns and zones.
     pub regions: Vec<BBox>,
-    /// The value runs to the end of its row and no continuation row was found: it may go on
-    /// where neither reader looked, so two readers agreeing does not show it is whole.
-    pub open_end: bool,
 }
 
 impl Located {
@@ -111,10 +108,19 @@ fn label_starts_at(page: &PageText, row: &[usize], k: usize, labels: &[String]) 
         if n < 5 {
             return false;
         }
+        // A near miss counts only with the label's colon after it: `Nam Định` is one letter
+        // from `Năm sinh:` but is a value.
+        let colon = |j: usize| {
+            row.get(j)
+                .is_some_and(|&w| page.words[w].text.contains([':', ';']))
+        };
         let mut joined = String::new();
-        for &w in &row[k..] {
+        for (j, &w) in row.iter().enumerate().skip(k) {
             joined.push_str(&page.words[w].folded);
-            if strsim::normalized_levenshtein(&joined, &key) >= 0.85 {
+            let similarity = strsim::normalized_levenshtein(&joined, &key);
+            if similarity >= 0.95
+                || (similarity >= 0.85 && (!label.ends_with(':') || colon(j) || colon(j + 1)))
+            {
                 return true;
             }
             if joined.chars().count() > n + 2 {
@@ -379,7 +385,6 @@ fn page_row(page: &PageText, spec: &FieldSpec) -> Option<Located> {
         label_similarity: 1.0,
         label_y: y_center(&page.line_box(row)),
         regions,
-        open_end: false,
     })
 }
 
@@ -444,17 +449,15 @@ pub fn locate(
         .unwrap_or(hit.bbox.x1 + 1);
     let mut words = words[skip..].to_vec();
     let mut regions = Vec::new();
-    let mut open_end = false;
     if row {
         regions.push(row_region(page, &hit, &words, stop, start, right));
         let free = matches!(spec.kind, FieldType::Address | FieldType::Text);
-        if free && stop.is_none() {
-            if let Some((more, region)) = continuation(page, &hit, &words, &labels, right) {
-                words.extend(more);
-                regions.push(region);
-            } else {
-                open_end = reaches_row_end(page, &hit, &words, right);
-            }
+        if free
+            && stop.is_none()
+            && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)
+        {
+            words.extend(more);
+            regions.push(region);
         }
     } else if spec.place != Place::Zone && on_row(&words) {
         let h = hit.bbox.height().max(1);
@@ -489,7 +492,6 @@ pub fn locate(
         label_similarity: hit.similarity,
         label_y: y_center(&hit.bbox),
         regions,
-        open_end,
     })
 }
 
@@ -528,7 +530,20 @@ mod tests {
     }
 
     #[test]
-    fn a_value_at_the_row_end_takes_the_next_row_or_says_it_may_go_on() {
+    fn a_place_name_like_a_label_is_no_label_without_its_colon() {
+        // `Nam Định` folds one letter from `Năm sinh:` (a parent's birth-year label).
+        let p = page(&["Quê quán: xã Hải Minh, huyện Hải Hậu, tỉnh Nam Định ..........."]);
+        assert_eq!(
+            find(&p, "child.origin").raw,
+            "xã Hải Minh, huyện Hải Hậu, tỉnh Nam Định ...........".trim_end_matches(['.', ' '])
+        );
+        // A label read with its colon still ends the value before it.
+        let p = page(&["Quê quán: xã Hải Minh Năm sinh: 1990"]);
+        assert_eq!(find(&p, "child.origin").raw, "xã Hải Minh");
+    }
+
+    #[test]
+    fn a_value_at_the_row_end_takes_the_next_row_unless_it_is_a_label() {
         let first = "Nơi cư trú: Số 358A Đại lộ Bình Dương, phường Hiệp Thành, thành phố Thủ Dầu";
         let p = page(&[
             "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
@@ -542,8 +557,7 @@ mod tests {
             got.raw
         );
         assert_eq!(got.regions.len(), 2);
-        assert!(!got.open_end);
-        // The row below is another field's: the value may be cut, and says so.
+        // The row below is another field's.
         let p = page(&[
             "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
             first,
@@ -551,13 +565,7 @@ mod tests {
         ]);
         let got = find(&p, "requester.address");
         assert!(got.raw.ends_with("Thủ Dầu"), "{}", got.raw);
-        assert!(got.open_end);
-        // A short value ends where it ends.
-        let p = page(&[
-            "Họ, chữ đệm, tên người yêu cầu: HÀ AN",
-            "Nơi cư trú: Số 5 ngõ 2 .........................................................",
-        ]);
-        assert!(!find(&p, "requester.address").open_end);
+        assert_eq!(got.regions.len(), 1);
     }
 
     #[test]
