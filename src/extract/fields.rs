@@ -216,8 +216,7 @@ pub fn extract_with(
             // Free text: two readers of the same crop share its failures (a wrapped line
             // neither saw), so their agreement does not show the value is whole.
             ValidationStatus::Unchecked
-                if c.agreement() == Agreement::Agree
-                    && !matches!(spec.kind, FieldType::Address | FieldType::Text) => {}
+                if c.agreement() == Agreement::Agree && !spec.kind.is_free_text() => {}
             ValidationStatus::Unchecked => confidence *= UNCONFIRMED,
             ValidationStatus::Invalid => confidence *= REFUSED,
         }
@@ -267,7 +266,7 @@ fn read_again<'a>(
     let names: Vec<&'a str> = cands.keys().copied().collect();
     for name in names {
         let (spec, loc) = (specs[name], &found[name]);
-        let free = matches!(spec.kind, FieldType::Address | FieldType::Text);
+        let free = spec.kind.is_free_text();
         if !spec.second_reading || loc.regions.is_empty() || (free && lexicon.is_none()) {
             continue;
         }

@@ -3,7 +3,7 @@
 //! and the region of the page the value occupies, for a second reading of its pixels.
 
 use super::anchor::{self, Hit, PageText, union, y_center};
-use super::model::{FieldSpec, FieldType, Place};
+use super::model::{FieldSpec, Place};
 use crate::domain::BBox;
 use crate::extract::fold::fold_words;
 
@@ -451,7 +451,7 @@ pub fn locate(
     let mut regions = Vec::new();
     if row {
         regions.push(row_region(page, &hit, &words, stop, start, right));
-        let free = matches!(spec.kind, FieldType::Address | FieldType::Text);
+        let free = spec.kind.is_free_text();
         if free
             && stop.is_none()
             && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)

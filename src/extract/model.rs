@@ -23,6 +23,11 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Addresses and other free text: no check can prove the whole value.
+    pub fn is_free_text(self) -> bool {
+        matches!(self, FieldType::Address | FieldType::Text)
+    }
+
     fn parse(s: &str) -> Option<FieldType> {
         Some(match s {
             "name" => FieldType::Name,
