@@ -153,7 +153,8 @@ def main():
                 valid_wrong.append(f"{t['file']} {name}: valid {got_v!r}, truth {want!r}"
                                    + (f" (confidence {conf:.3f})" if isinstance(conf, (int, float)) else ""))
             if not ok and os.environ.get("VERBOSE"):
-                print(f"  miss {t['file']} {name}: got {got_v!r} ({st}) want {want!r} raw {f and f.get('raw')!r}")
+                c = f"{conf:.2f}" if isinstance(conf, (int, float)) else "-"
+                print(f"  miss {t['file']} {name}: got {got_v!r} ({st} {c}) want {want!r} raw {f and f.get('raw')!r}")
 
     print(f"page classification: {pct(*classified)}")
     for s in sorted(class_split):

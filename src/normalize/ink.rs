@@ -6,7 +6,7 @@ use image::GrayImage;
 use super::paper_level;
 
 /// Ink is darker than this fraction of the local paper level.
-const INK_FRACTION: u32 = 60;
+pub(super) const INK_FRACTION: u32 = 60;
 
 /// Paper level (90th percentile of brightness) per square tile.
 pub(super) struct PaperMap {

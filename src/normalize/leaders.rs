@@ -8,9 +8,11 @@
 //! never form such chains. Chains are looked for along both axes because a page turned 90° is
 //! only turned upright after OCR has read it once.
 
+use std::collections::HashMap;
+
 use image::GrayImage;
 
-use super::ink::{Component, PaperMap, components};
+use super::ink::{Component, INK_FRACTION, PaperMap, components};
 
 /// Fewest dots in a chain that is removed (an ellipsis has three).
 const MIN_CHAIN: usize = 6;
@@ -63,8 +65,13 @@ pub(super) fn paint_leaders(
         })
         .collect();
     let mut leader = vec![false; dots.len()];
-    mark_chains(&dots, |d| (d.x, d.y), &mut leader);
-    mark_chains(&dots, |d| (d.y, d.x), &mut leader);
+    let along_x = |d: &Dot| (d.x, d.y);
+    let along_y = |d: &Dot| (d.y, d.x);
+    let inked = |x: f32, y: f32, r: f32| inked(gray, paper, x, y, r);
+    let runs = mark_chains(&dots, along_x, &mut leader);
+    extend_lattices(&dots, along_x, &runs, &mut leader, |a, c, r| inked(a, c, r));
+    let runs = mark_chains(&dots, along_y, &mut leader);
+    extend_lattices(&dots, along_y, &runs, &mut leader, |a, c, r| inked(c, a, r));
 
     // Blurred and sharpened dots leave a rim beyond the ink threshold.
     let pad = ((2.0 * s).round() as u32).max(1);
@@ -112,8 +119,13 @@ struct Dot {
 }
 
 /// Marks dots that belong to chains of at least [`MIN_CHAIN`] evenly spaced dots running along
-/// the first coordinate `key` gives (the second is across the chain).
-fn mark_chains(dots: &[Dot], key: impl Fn(&Dot) -> (f32, f32), leader: &mut [bool]) {
+/// the first coordinate `key` gives (the second is across the chain); returns those chains.
+fn mark_chains(
+    dots: &[Dot],
+    key: impl Fn(&Dot) -> (f32, f32),
+    leader: &mut [bool],
+) -> Vec<Vec<usize>> {
+    let mut runs = Vec::new();
     let n = dots.len();
     let keys: Vec<(f32, f32)> = dots.iter().map(&key).collect();
     let mut order: Vec<u32> = (0..n as u32).collect();
@@ -188,10 +200,142 @@ fn mark_chains(dots: &[Dot], key: impl Fn(&Dot) -> (f32, f32), leader: &mut [boo
                     for &d in &chain[start..=k] {
                         leader[d] = true;
                     }
+                    runs.push(chain[start..=k].to_vec());
                 }
                 start = k;
             }
         }
+    }
+    runs
+}
+
+/// A value typed over a leader breaks its chain: the dots between the words stand alone or in
+/// twos and threes, and they end up inside the value (`NGUYỄN PHƯƠNG.YẾN`). A leader is a
+/// lattice, so the chain is followed on along its pitch: a dot of its size on its line goes, a
+/// place with other ink (a letter hiding the dot) is passed over, and blank paper ends it (an
+/// ellipsis before a leader is no part of it). The line tolerance is tight: a dot below a
+/// letter sits lower. `inked(along, across, radius)`: is there ink near that point.
+fn extend_lattices(
+    dots: &[Dot],
+    key: impl Fn(&Dot) -> (f32, f32),
+    runs: &[Vec<usize>],
+    leader: &mut [bool],
+    inked: impl Fn(f32, f32, f32) -> bool,
+) {
+    let keys: Vec<(f32, f32)> = dots.iter().map(&key).collect();
+    for run in runs {
+        let Some(l) = Lattice::fit(run.iter().map(|&i| (keys[i], dots[i].size))) else {
+            continue;
+        };
+        // Dots on the lattice by their step number.
+        let mut on: HashMap<i64, usize> = HashMap::new();
+        for (j, d) in dots.iter().enumerate() {
+            if let Some(k) = l.step_of(keys[j], d.size) {
+                on.insert(k, j);
+            }
+        }
+        let steps = run.iter().filter_map(|&i| l.step(keys[i].0));
+        let (first, last) = steps.fold((i64::MAX, i64::MIN), |(a, b), k| (a.min(k), b.max(k)));
+        if first > last {
+            continue;
+        }
+        for (from, dir) in [(first, -1i64), (last, 1)] {
+            let mut k = from + dir;
+            // A line is shorter than this many steps on any page.
+            for _ in 0..2000 {
+                let along = l.start + k as f32 * l.pitch;
+                if along < 0.0 {
+                    break;
+                }
+                match on.get(&k) {
+                    Some(&j) => leader[j] = true,
+                    None if inked(along, l.across, l.size * 0.6) => {}
+                    None => break,
+                }
+                k += dir;
+            }
+        }
+    }
+}
+
+/// Is any pixel within `r` of `(x, y)` ink against the local paper level?
+fn inked(gray: &GrayImage, paper: &PaperMap, x: f32, y: f32, r: f32) -> bool {
+    let (w, h) = (gray.width() as i64, gray.height() as i64);
+    let (x0, x1) = (((x - r).floor() as i64).max(0), ((x + r).ceil() as i64).min(w - 1));
+    let (y0, y1) = (((y - r).floor() as i64).max(0), ((y + r).ceil() as i64).min(h - 1));
+    if x0 > x1 || y0 > y1 {
+        return false;
+    }
+    let t = u32::from(paper.at(x as usize, y as usize)) * INK_FRACTION / 100;
+    (y0..=y1).any(|yy| {
+        (x0..=x1).any(|xx| u32::from(gray.get_pixel(xx as u32, yy as u32).0[0]) < t)
+    })
+}
+
+/// The positions of one leader's dots: `start + k · pitch` along, `across` across.
+struct Lattice {
+    start: f32,
+    pitch: f32,
+    across: f32,
+    size: f32,
+}
+
+impl Lattice {
+    /// Least squares over a chain's dots ((along, across), size); the pitch is refitted over the
+    /// whole chain so that it does not drift when carried across a line.
+    fn fit(chain: impl Iterator<Item = ((f32, f32), f32)>) -> Option<Lattice> {
+        let pts: Vec<((f32, f32), f32)> = chain.collect();
+        if pts.len() < MIN_CHAIN {
+            return None;
+        }
+        let mut steps: Vec<f32> = pts.windows(2).map(|w| w[1].0.0 - w[0].0.0).collect();
+        let median = |v: &mut Vec<f32>| {
+            v.sort_unstable_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        let p0 = median(&mut steps);
+        if p0 <= 0.0 {
+            return None;
+        }
+        let a0 = pts[0].0.0;
+        let (mut sk, mut sa, mut skk, mut ska) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for ((a, _), _) in &pts {
+            let k = ((a - a0) / p0).round() as f64;
+            let a = *a as f64;
+            sk += k;
+            sa += a;
+            skk += k * k;
+            ska += k * a;
+        }
+        let n = pts.len() as f64;
+        let den = n * skk - sk * sk;
+        if den <= 0.0 {
+            return None;
+        }
+        let pitch = (n * ska - sk * sa) / den;
+        let start = (sa - pitch * sk) / n;
+        let mut across: Vec<f32> = pts.iter().map(|p| p.0.1).collect();
+        let mut size: Vec<f32> = pts.iter().map(|p| p.1).collect();
+        Some(Lattice {
+            start: start as f32,
+            pitch: pitch as f32,
+            across: median(&mut across),
+            size: median(&mut size),
+        })
+    }
+
+    /// The step a position along the lattice is on, if it is near one.
+    fn step(&self, along: f32) -> Option<i64> {
+        let t = (along - self.start) / self.pitch;
+        ((t - t.round()).abs() <= 0.2).then_some(t.round() as i64)
+    }
+
+    /// The step of a dot of this lattice's size on its line and pitch.
+    fn step_of(&self, (along, across): (f32, f32), size: f32) -> Option<i64> {
+        let fits = (across - self.across).abs() <= (0.3 * self.size).max(1.0)
+            && size >= 0.6 * self.size
+            && size <= 1.6 * self.size;
+        if fits { self.step(along) } else { None }
     }
 }
 
@@ -277,6 +421,37 @@ mod tests {
         }
         assert_eq!(remove_dotted_leaders(&mut g, 300.0), 25);
         assert_eq!(g, text);
+    }
+
+    #[test]
+    fn dots_of_a_leader_a_value_is_typed_over_go_and_a_dot_below_stays() {
+        let mut g = page();
+        // A leader on y = 120 from x = 20, pitch 12.5; a value typed over it from x = 100 to
+        // 500: words (blocks) hide most dots, single dots are left between them.
+        let words = [(100u32, 160u32), (190, 270), (300, 420), (445, 500)];
+        let hidden = |x: f32| words.iter().any(|&(a, b)| x + 4.0 >= a as f32 && x - 4.0 <= b as f32);
+        let mut kept = 0;
+        for i in 0..60 {
+            let x = 20.0 + 12.5 * i as f32;
+            if !hidden(x) {
+                dot(&mut g, x, 120.0, 5.0);
+                kept += 1;
+            }
+        }
+        for &(a, b) in &words {
+            rect(&mut g, a, 90, b - a, 32);
+        }
+        // A dot below a letter on the lattice's pitch but lower, and a bigger blot on it.
+        dot(&mut g, 20.0 + 12.5 * 23.0, 131.0, 5.0);
+        let mut want = page();
+        for &(a, b) in &words {
+            rect(&mut want, a, 90, b - a, 32);
+        }
+        dot(&mut want, 20.0 + 12.5 * 23.0, 131.0, 5.0);
+        dot(&mut g, 20.0 + 12.5 * 14.0, 60.0, 8.5);
+        dot(&mut want, 20.0 + 12.5 * 14.0, 60.0, 8.5);
+        assert_eq!(remove_dotted_leaders(&mut g, 300.0), kept);
+        assert_eq!(g, want);
     }
 
     #[test]
