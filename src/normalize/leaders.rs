@@ -22,7 +22,7 @@ const TILE_300: f32 = 64.0;
 const DOT_MIN_300: f32 = 2.5;
 const DOT_MAX_300: f32 = 9.0;
 /// Farthest centre-to-centre distance of neighbouring dots, in dot sizes.
-const MAX_PITCH_DOTS: f32 = 4.0;
+const MAX_PITCH_DOTS: f32 = 6.0;
 /// Neighbouring pitches of one leader differ by less than this factor.
 const PITCH_RATIO: f32 = 1.4;
 
@@ -69,7 +69,7 @@ pub(super) fn paint_leaders(
     let along_y = |d: &Dot| (d.y, d.x);
     let inked = |x: f32, y: f32, r: f32| inked(gray, paper, x, y, r);
     let runs = mark_chains(&dots, along_x, &mut leader);
-    extend_lattices(&dots, along_x, &runs, &mut leader, |a, c, r| inked(a, c, r));
+    extend_lattices(&dots, along_x, &runs, &mut leader, inked);
     let runs = mark_chains(&dots, along_y, &mut leader);
     extend_lattices(&dots, along_y, &runs, &mut leader, |a, c, r| inked(c, a, r));
 
@@ -261,15 +261,19 @@ fn extend_lattices(
 /// Is any pixel within `r` of `(x, y)` ink against the local paper level?
 fn inked(gray: &GrayImage, paper: &PaperMap, x: f32, y: f32, r: f32) -> bool {
     let (w, h) = (gray.width() as i64, gray.height() as i64);
-    let (x0, x1) = (((x - r).floor() as i64).max(0), ((x + r).ceil() as i64).min(w - 1));
-    let (y0, y1) = (((y - r).floor() as i64).max(0), ((y + r).ceil() as i64).min(h - 1));
+    let (x0, x1) = (
+        ((x - r).floor() as i64).max(0),
+        ((x + r).ceil() as i64).min(w - 1),
+    );
+    let (y0, y1) = (
+        ((y - r).floor() as i64).max(0),
+        ((y + r).ceil() as i64).min(h - 1),
+    );
     if x0 > x1 || y0 > y1 {
         return false;
     }
     let t = u32::from(paper.at(x as usize, y as usize)) * INK_FRACTION / 100;
-    (y0..=y1).any(|yy| {
-        (x0..=x1).any(|xx| u32::from(gray.get_pixel(xx as u32, yy as u32).0[0]) < t)
-    })
+    (y0..=y1).any(|yy| (x0..=x1).any(|xx| u32::from(gray.get_pixel(xx as u32, yy as u32).0[0]) < t))
 }
 
 /// The positions of one leader's dots: `start + k · pitch` along, `across` across.
@@ -429,7 +433,11 @@ mod tests {
         // A leader on y = 120 from x = 20, pitch 12.5; a value typed over it from x = 100 to
         // 500: words (blocks) hide most dots, single dots are left between them.
         let words = [(100u32, 160u32), (190, 270), (300, 420), (445, 500)];
-        let hidden = |x: f32| words.iter().any(|&(a, b)| x + 4.0 >= a as f32 && x - 4.0 <= b as f32);
+        let hidden = |x: f32| {
+            words
+                .iter()
+                .any(|&(a, b)| x + 4.0 >= a as f32 && x - 4.0 <= b as f32)
+        };
         let mut kept = 0;
         for i in 0..60 {
             let x = 20.0 + 12.5 * i as f32;
@@ -452,6 +460,17 @@ mod tests {
         dot(&mut want, 20.0 + 12.5 * 14.0, 60.0, 8.5);
         assert_eq!(remove_dotted_leaders(&mut g, 300.0), kept);
         assert_eq!(g, want);
+    }
+
+    #[test]
+    fn a_monospace_leader_goes_its_dots_a_cell_apart() {
+        // A period of a monospace face fills a whole character cell: dots 4.5 sizes apart.
+        let mut g = page();
+        for i in 0..30 {
+            dot(&mut g, 20.0 + 22.5 * i as f32, 100.0, 5.0);
+        }
+        assert_eq!(remove_dotted_leaders(&mut g, 240.0), 30);
+        assert_eq!(ink(&g), 0);
     }
 
     #[test]
