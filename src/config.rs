@@ -75,10 +75,16 @@ pub struct ExtractConfig {
     /// readings of an address or other free text are merged word by word; `""`: free text is
     /// read by Tesseract alone.
     pub lexicon: PathBuf,
+    /// The official list of administrative units (`scripts/places.sh`) by which misread unit
+    /// names in addresses are corrected; `""`: no correction.
+    pub places: PathBuf,
 }
 
 /// Where Debian's `hunspell-vi` puts its dictionary.
 pub const DEFAULT_LEXICON: &str = "/usr/share/hunspell/vi_VN.dic";
+
+/// Where `scripts/places.sh` puts the list of administrative units.
+pub const DEFAULT_PLACES: &str = "/usr/local/share/motcua/places.tsv";
 
 impl Default for ExtractConfig {
     fn default() -> Self {
@@ -86,6 +92,7 @@ impl Default for ExtractConfig {
             models_dir: "models".into(),
             pipelines_dir: "pipelines".into(),
             lexicon: DEFAULT_LEXICON.into(),
+            places: DEFAULT_PLACES.into(),
         }
     }
 }

@@ -237,6 +237,29 @@ pub fn extract_with(
     out
 }
 
+/// Unit names in the free text of `fields` (addresses, places) corrected by the official list;
+/// the value stays unconfirmed, and a note per name says what was changed.
+pub fn correct_places(model: &Model, fields: &mut [ExtractedField], places: &vn::places::Places) {
+    for f in fields.iter_mut() {
+        let free = model
+            .fields
+            .iter()
+            .any(|s| s.name == f.name && s.kind.is_free_text());
+        let Some(value) = f.value.as_deref().filter(|_| free) else {
+            continue;
+        };
+        if let Some((fixed, notes)) = places.correct(value) {
+            f.value = Some(fixed);
+            let note = notes.join("; ");
+            f.validation.notes.extend(notes);
+            f.validation.repair = Some(match f.validation.repair.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+        }
+    }
+}
+
 /// The labels of `model` that are not `spec`'s own: a line matching one of them better belongs
 /// to that field.
 pub(crate) fn rivals(model: &Model, spec: &FieldSpec) -> Vec<String> {

@@ -38,6 +38,7 @@ pub struct SecondReading {
 pub struct Extractor {
     models: Vec<Model>,
     lexicon: Option<std::sync::Arc<merge::Lexicon>>,
+    places: Option<std::sync::Arc<vn::places::Places>>,
 }
 
 /// What extraction made of one page.
@@ -52,12 +53,19 @@ impl Extractor {
         Extractor {
             models,
             lexicon: None,
+            places: None,
         }
     }
 
     /// Free text read twice is merged by these syllables; without them it is Tesseract's alone.
     pub fn with_lexicon(mut self, lexicon: Option<std::sync::Arc<merge::Lexicon>>) -> Self {
         self.lexicon = lexicon;
+        self
+    }
+
+    /// Unit names in addresses are corrected by this list of administrative units.
+    pub fn with_places(mut self, places: Option<std::sync::Arc<vn::places::Places>>) -> Self {
+        self.places = places;
         self
     }
 
@@ -82,8 +90,11 @@ impl Extractor {
         let Some((model, doc_type)) = classify::classify(&self.models, &page) else {
             return PageFields::default();
         };
-        let fields =
+        let mut fields =
             fields::extract_with(model, &page, page_index, second, self.lexicon.as_deref());
+        if let Some(places) = &self.places {
+            fields::correct_places(model, &mut fields, places);
+        }
         // A form printed but not filled in (a blank template scanned with the dossier) is not a
         // declaration: nothing of what makes one (its required fields) was written on it.
         let required: Vec<&str> = model
@@ -154,7 +165,13 @@ impl Definitions {
                 .join("\n")
         })?;
         let lexicon = load_lexicon(&cfg.lexicon);
-        defs.extractor = std::sync::Arc::new((*defs.extractor).clone().with_lexicon(lexicon));
+        let places = load_places(&cfg.places);
+        defs.extractor = std::sync::Arc::new(
+            (*defs.extractor)
+                .clone()
+                .with_lexicon(lexicon)
+                .with_places(places),
+        );
         Ok(defs)
     }
 
@@ -176,6 +193,25 @@ fn load_lexicon(path: &Path) -> Option<std::sync::Arc<merge::Lexicon>> {
                 path = %path.display(),
                 error = %e,
                 "no Vietnamese syllable lexicon (install hunspell-vi): addresses and free text are read by Tesseract alone"
+            );
+            None
+        }
+    }
+}
+
+/// The list of administrative units named by `extract.places`; a missing or unreadable one is a
+/// warning (addresses are then left as read), `""` turns it off.
+fn load_places(path: &Path) -> Option<std::sync::Arc<vn::places::Places>> {
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    match vn::places::Places::load(path) {
+        Ok(p) if !p.is_empty() => Some(std::sync::Arc::new(p)),
+        r => {
+            tracing::warn!(
+                path = %path.display(),
+                error = %r.err().map(|e| e.to_string()).unwrap_or_else(|| "empty".into()),
+                "no list of administrative units (run scripts/places.sh): unit names in addresses are left as read"
             );
             None
         }
@@ -243,5 +279,46 @@ mod tests {
                 .iter()
                 .any(|f| f.value.as_deref() == Some("NGÔ THỊ AN"))
         );
+    }
+
+    #[test]
+    fn unit_names_misread_in_an_address_are_corrected_by_the_official_list() {
+        let places = vn::places::Places::parse(
+            "Tỉnh Nghệ An\tHuyện Nghi Lộc\tXã Nghi Thái\nTỉnh Cao Bằng\tHuyện Hoà An\t\n",
+        );
+        let rows = [
+            "TỜ KHAI ĐĂNG KÝ KHAI SINH",
+            "Họ, chữ đệm, tên người yêu cầu: NGÔ THỊ AN",
+            "Nơi cư trú: Thôn 1, xã Nghi Thái, huyện Nghi Lốc, tỉnh Nghê An",
+            "Quan hệ với người được khai sinh: Mẹ",
+        ];
+        let (w, l) = ocr(&rows);
+        let address = |x: &Extractor| {
+            x.extract(&w, &l, 0, None)
+                .fields
+                .into_iter()
+                .find(|f| f.name == "requester.address")
+                .unwrap()
+        };
+        let plain = Extractor::new(model::shipped_models());
+        assert_eq!(
+            address(&plain).value.as_deref(),
+            Some("Thôn 1, xã Nghi Thái, huyện Nghi Lốc, tỉnh Nghê An")
+        );
+        let x = plain.with_places(Some(std::sync::Arc::new(places)));
+        let f = address(&x);
+        assert_eq!(
+            f.value.as_deref(),
+            Some("Thôn 1, xã Nghi Thái, huyện Nghi Lộc, tỉnh Nghệ An")
+        );
+        assert!(
+            f.validation
+                .notes
+                .iter()
+                .any(|n| n.contains("\"Nghi Lốc\" → \"Nghi Lộc\""))
+        );
+        // Still a value no check proves: the clerk looks at it.
+        assert!(f.confidence < 0.8);
+        assert_ne!(f.validation.status, crate::domain::ValidationStatus::Valid);
     }
 }

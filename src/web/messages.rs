@@ -30,6 +30,15 @@ const RULES: &[(&str, Render)] = &[
             )
         },
     ),
+    (
+        r#"^"(.*)" → "(.*)" \(official list of units\)$"#,
+        |c, _| {
+            format!(
+                "“{}” sửa thành “{}” theo danh mục đơn vị hành chính",
+                &c[1], &c[2]
+            )
+        },
+    ),
     (r#"^Tesseract read "(.*)"$"#, |c, _| {
         format!("Tesseract đọc “{}”", &c[1])
     }),
@@ -236,6 +245,7 @@ mod tests {
             "Tesseract read \"Nữ\"",
             "the value reader read \"1997\"",
             "Tesseract read \"xã Bình\", the value reader \"xã Bình Ngọc\"; merged word by word",
+            "\"Nghi Lốc\" → \"Nghi Lộc\" (official list of units)",
         ] {
             assert_ne!(vietnamese(note, &label), note, "{note}");
         }

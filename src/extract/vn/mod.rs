@@ -8,6 +8,7 @@ pub mod lists;
 mod name;
 mod numwords;
 mod pid;
+pub mod places;
 
 pub use closed::{ethnicity, nationality, sex};
 pub use date::{Date, date, year};
