@@ -9,7 +9,7 @@ use super::choose::{Agreement, Candidates, Reader, Reading};
 use super::fold::fold;
 use super::locate::{Located, locate};
 use super::merge::{Lexicon, merge_text};
-use super::model::{FieldSpec, FieldType, Model, Validator};
+use super::model::{FieldSpec, FieldType, Model, Place, Validator};
 use super::vn::{self, Date, Norm, PersonalId};
 use crate::domain::{ExtractedField, FieldSource, Validation, ValidationStatus};
 
@@ -145,6 +145,12 @@ pub fn extract_with(
         if spec.after.is_some() && below.is_none() {
             continue;
         }
+        // A page-wide value (the date of signing) is looked for below every label found first.
+        let below = if spec.place == Place::Page {
+            found.values().map(|l| l.label_y).max_by(f32::total_cmp)
+        } else {
+            below
+        };
         let rivals = rivals(model, spec);
         let above = spec
             .before

@@ -328,8 +328,25 @@ fn narrow(page: &PageText, spec: &FieldSpec, words: Vec<usize>) -> Vec<usize> {
 /// A page-wide value: the last row whose folded text matches the field's pattern (forms print
 /// dates in many spellings; signatures and dates of signing close a form) or, failing that, its
 /// looser `row` pattern, for the second reader. The region spans the words the match covers.
-fn page_row(page: &PageText, spec: &FieldSpec) -> Option<Located> {
-    let mut rows: Vec<&Vec<usize>> = page.lines.iter().collect();
+/// Rows below `below_y` (the lowest label found: the date of signing follows every field) are
+/// searched first, so that a date of birth or death above is not taken when the date of
+/// signing was misread; then the whole page.
+fn page_row(page: &PageText, spec: &FieldSpec, below_y: Option<f32>) -> Option<Located> {
+    if let Some(y) = below_y {
+        let lower: Vec<Vec<usize>> = page
+            .lines
+            .iter()
+            .filter(|l| y_center(&page.line_box(l)) > y)
+            .cloned()
+            .collect();
+        if let Some(found) = page_row_in(page, spec, lower.iter().collect()) {
+            return Some(found);
+        }
+    }
+    page_row_in(page, spec, page.lines.iter().collect())
+}
+
+fn page_row_in(page: &PageText, spec: &FieldSpec, mut rows: Vec<&Vec<usize>>) -> Option<Located> {
     rows.sort_by(|a, b| y_center(&page.line_box(a)).total_cmp(&y_center(&page.line_box(b))));
     // Folded text of a row and the word each byte of it belongs to.
     let folded = |l: &[usize]| {
@@ -396,7 +413,7 @@ pub fn locate(
     above_y: Option<f32>,
 ) -> Option<Located> {
     if spec.place == Place::Page {
-        return page_row(page, spec);
+        return page_row(page, spec, below_y);
     }
     let hit = anchor::find_label_between(page, &spec.anchors, rivals, below_y, above_y)?;
     let labels: Vec<String> = rivals.iter().chain(&spec.anchors).cloned().collect();

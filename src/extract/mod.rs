@@ -321,4 +321,29 @@ mod tests {
         assert!(f.confidence < 0.8);
         assert_ne!(f.validation.status, crate::domain::ValidationStatus::Valid);
     }
+
+    #[test]
+    fn the_date_of_signing_is_not_taken_from_a_date_above_it() {
+        let x = Extractor::new(model::shipped_models());
+        let rows = [
+            "TỜ KHAI ĐĂNG KÝ KHAI TỬ",
+            "Họ, chữ đệm, tên người yêu cầu: NGÔ THỊ AN",
+            "Quan hệ với người đã chết: Con gái",
+            "Đề nghị cơ quan đăng ký khai tử cho người có tên dưới đây:",
+            "Họ, chữ đệm, tên: NGÔ VĂN BÌNH",
+            "Đã chết vào lúc: 10 giờ 30 phút, ngày 17 tháng 05 năm 2026",
+            "Nơi chết: Tại nhà riêng",
+            "Nguyên nhân chết: Già yếu",
+            // The date of signing with its figures misread: only the looser row pattern finds it.
+            "Hà Nội, ngày 1Z.... tháng O6.... năm 2026",
+        ];
+        let (w, l) = ocr(&rows);
+        let got = x.extract(&w, &l, 0, None);
+        assert_eq!(got.doc_type.unwrap().model, "to_khai_khai_tu");
+        let field = |n: &str| got.fields.iter().find(|f| f.name == n).unwrap().clone();
+        assert_eq!(field("death.date").value.as_deref(), Some("2026-05-17"));
+        let signed = field("signed_at");
+        assert!(signed.raw.contains("1Z"), "{signed:?}");
+        assert_ne!(signed.value.as_deref(), Some("2026-05-17"));
+    }
 }
