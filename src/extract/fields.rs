@@ -256,6 +256,10 @@ pub fn correct_places(model: &Model, fields: &mut [ExtractedField], places: &vn:
         };
         if let Some((fixed, notes)) = places.correct(value) {
             f.value = Some(fixed);
+            // A comma put back or a stray mark dropped is formatting, not a correction.
+            if notes.is_empty() {
+                continue;
+            }
             let note = notes.join("; ");
             f.validation.notes.extend(notes);
             f.validation.repair = Some(match f.validation.repair.take() {

@@ -129,9 +129,25 @@ impl Places {
                 resolved[si] = Some(u);
                 if cost > 0 {
                     notes.push(self.replace(&mut tokens, s.name.clone(), u));
+                } else {
+                    tidy_name(&mut tokens[s.name.clone()]);
                 }
             }
             context = resolved[si];
+        }
+        // Two units the list knows, one after the other, are two parts of the address.
+        for (si, pair) in spans.windows(2).enumerate() {
+            if resolved[si].is_some()
+                && resolved[si + 1].is_some()
+                && pair[0].name.end == pair[1].marker
+                && let Some(t) = tokens[pair[0].name.clone()]
+                    .iter_mut()
+                    .rev()
+                    .find(|t| !t.is_empty())
+                && !t.ends_with(',')
+            {
+                t.push(',');
+            }
         }
         // A last name the page edge cut short: completed from the unit before it.
         if let (Some(last), Some(left)) = (spans.last(), spans.len().checked_sub(2))
@@ -159,15 +175,13 @@ impl Places {
                 }
             }
         }
-        if notes.is_empty() {
-            return None;
-        }
         let out: Vec<&str> = tokens
             .iter()
             .map(String::as_str)
             .filter(|t| !t.is_empty())
             .collect();
-        Some((out.join(" "), notes))
+        let out = out.join(" ");
+        (out != text).then_some((out, notes))
     }
 
     /// The unit of `kind` nearest `words`, if one is nearer than every other and near enough;
@@ -225,6 +239,20 @@ impl Places {
     }
 }
 
+/// A unit's name read right but with stray punctuation inside (`tỉnh -Thừa Thiên Huế`): the
+/// words alone, the last one's trailing comma kept.
+fn tidy_name(tokens: &mut [String]) {
+    let last = tokens.len().saturating_sub(1);
+    for (i, t) in tokens.iter_mut().enumerate() {
+        let comma = i == last && t.ends_with(',');
+        let mut c = core(t).to_string();
+        if comma {
+            c.push(',');
+        }
+        *t = c;
+    }
+}
+
 /// `Tỉnh Nghệ An` → (kind of `tỉnh`, `Nghệ An`).
 fn split_kind(full: &str) -> Option<(usize, String)> {
     let full = nfc(full.trim());
@@ -245,6 +273,8 @@ fn core(t: &str) -> &str {
 #[derive(Debug)]
 struct Span {
     kind: usize,
+    /// Where the marker starts.
+    marker: usize,
     name: std::ops::Range<usize>,
 }
 
@@ -285,6 +315,7 @@ fn spans(tokens: &[String]) -> Vec<Span> {
         }
         out.push(Span {
             kind,
+            marker: i,
             name: start..end,
         });
         i = end.max(i + 1);
@@ -435,6 +466,21 @@ mod tests {
         let right = "Số 82 Lý Thường Kiệt, phường Thạch Thang, quận Hải Châu, thành phố Đà Nẵng";
         assert_eq!(fix(right), right);
         assert!(places().correct(right).is_none());
+    }
+
+    #[test]
+    fn two_units_read_without_their_comma_get_it_and_stray_marks_go() {
+        let p = Places::parse(
+            "Tỉnh Thừa Thiên Huế\tThành phố Huế\tPhường Vĩnh Ninh\nTỉnh Nam Định\t\t\n",
+        );
+        let fix = |s: &str| p.correct(s).map(|(t, _)| t);
+        assert_eq!(
+            fix("Số 102 ngõ 181, phường Vĩnh Ninh tỉnh -Thừa Thiên Huế").as_deref(),
+            Some("Số 102 ngõ 181, phường Vĩnh Ninh, tỉnh Thừa Thiên Huế")
+        );
+        // A unit after words that are no unit is part of them.
+        assert_eq!(fix("Bệnh viện Đa khoa tỉnh Nam Định"), None);
+        assert_eq!(fix("phường Vĩnh Ninh, tỉnh Thừa Thiên Huế"), None);
     }
 
     #[test]
