@@ -79,6 +79,10 @@ pub fn repaired_chars(raw: &str, value: &str) -> usize {
 
 /// 12-digit IDs are checked for structure (province code, century/sex digit); look-alike letters
 /// are repaired only when the result has that structure. 9-digit CMND numbers pass unchecked.
+/// Digits with single spaces or dots between them.
+static GROUPS: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\d(?:[ .]?\d)+").expect("valid regex"));
+
 pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
     // "Căn.cước.số.083053926520...Bô.Công": the words of the ID paper glued to its number by
     // leader dots. One run of 12 (or 9) digits among words is the number.
@@ -95,6 +99,18 @@ pub fn personal_id(raw: &str) -> Result<Norm, Reason> {
         && parts.iter().any(|p| p.chars().any(char::is_alphabetic))
     {
         return personal_id(number);
+    }
+    // "0831 73045002", "số.08908061.579.7.cấp.ngày": the number read in groups, split by a
+    // space or a dot. One run of groups that makes 12 digits is the number.
+    if numbers.is_empty() {
+        let runs: Vec<String> = GROUPS
+            .find_iter(raw)
+            .map(|m| m.as_str().chars().filter(char::is_ascii_digit).collect())
+            .filter(|d: &String| d.len() == 12)
+            .collect();
+        if let [number] = runs.as_slice() {
+            return personal_id(number);
+        }
     }
     let v = tidy(raw);
     let mut compact: String = v
@@ -188,6 +204,19 @@ mod tests {
         );
         // Two numbers: nothing to choose by.
         assert!(personal_id("số.083053926520.và.083053926521").is_err());
+    }
+
+    #[test]
+    fn a_number_read_in_groups_is_joined() {
+        assert_eq!(personal_id("0831 73045002").unwrap().value, "083173045002");
+        assert_eq!(
+            personal_id("Găn.cước.công.dân.số.08908061.579.7.cấp.ngày.26/9/2023")
+                .unwrap()
+                .value,
+            "089080615797"
+        );
+        // Two runs that could each be the number: none is taken.
+        assert!(personal_id("0831 73045002 và 0831 73045003.").is_err());
     }
 
     #[test]
