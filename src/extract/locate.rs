@@ -333,13 +333,12 @@ fn narrow(page: &PageText, spec: &FieldSpec, words: Vec<usize>) -> Vec<usize> {
 /// signing was misread; then the whole page.
 fn page_row(page: &PageText, spec: &FieldSpec, below_y: Option<f32>) -> Option<Located> {
     if let Some(y) = below_y {
-        let lower: Vec<Vec<usize>> = page
+        let lower: Vec<&Vec<usize>> = page
             .lines
             .iter()
             .filter(|l| y_center(&page.line_box(l)) > y)
-            .cloned()
             .collect();
-        if let Some(found) = page_row_in(page, spec, lower.iter().collect()) {
+        if let Some(found) = page_row_in(page, spec, lower) {
             return Some(found);
         }
     }

@@ -180,42 +180,47 @@ impl Definitions {
     }
 }
 
-/// The syllable lexicon named by `extract.lexicon`; a missing or unreadable one is a warning
-/// (free text is then read by Tesseract alone), `""` turns it off.
-fn load_lexicon(path: &Path) -> Option<std::sync::Arc<merge::Lexicon>> {
+/// An optional data file named in `[extract]` (the syllable lexicon, the list of administrative
+/// units): `""` turns it off; a missing, unreadable or empty one is a warning saying what runs
+/// without it (`without`).
+fn load_optional<T>(
+    path: &Path,
+    load: impl FnOnce(&Path) -> std::io::Result<T>,
+    without: &str,
+) -> Option<std::sync::Arc<T>> {
     if path.as_os_str().is_empty() {
         return None;
     }
-    match merge::Lexicon::load(path) {
-        Ok(l) => Some(std::sync::Arc::new(l)),
+    match load(path) {
+        Ok(t) => Some(std::sync::Arc::new(t)),
         Err(e) => {
-            tracing::warn!(
-                path = %path.display(),
-                error = %e,
-                "no Vietnamese syllable lexicon (install hunspell-vi): addresses and free text are read by Tesseract alone"
-            );
+            tracing::warn!(path = %path.display(), error = %e, "{without}");
             None
         }
     }
 }
 
-/// The list of administrative units named by `extract.places`; a missing or unreadable one is a
-/// warning (addresses are then left as read), `""` turns it off.
+fn load_lexicon(path: &Path) -> Option<std::sync::Arc<merge::Lexicon>> {
+    load_optional(
+        path,
+        merge::Lexicon::load,
+        "no Vietnamese syllable lexicon (install hunspell-vi): addresses and free text are read by Tesseract alone",
+    )
+}
+
 fn load_places(path: &Path) -> Option<std::sync::Arc<vn::places::Places>> {
-    if path.as_os_str().is_empty() {
-        return None;
-    }
-    match vn::places::Places::load(path) {
-        Ok(p) if !p.is_empty() => Some(std::sync::Arc::new(p)),
-        r => {
-            tracing::warn!(
-                path = %path.display(),
-                error = %r.err().map(|e| e.to_string()).unwrap_or_else(|| "empty".into()),
-                "no list of administrative units (run scripts/places.sh): unit names in addresses are left as read"
-            );
-            None
+    let load = |p: &Path| {
+        let places = vn::places::Places::load(p)?;
+        if places.is_empty() {
+            return Err(std::io::Error::other("empty"));
         }
-    }
+        Ok(places)
+    };
+    load_optional(
+        path,
+        load,
+        "no list of administrative units (run scripts/places.sh): unit names in addresses are left as read",
+    )
 }
 
 #[cfg(test)]
