@@ -3,7 +3,7 @@
 //! and the region of the page the value occupies, for a second reading of its pixels.
 
 use super::anchor::{self, Hit, PageText, union, y_center};
-use super::model::{FieldSpec, Place};
+use super::model::{FieldSpec, FieldType, Place};
 use crate::domain::BBox;
 use crate::extract::fold::fold_words;
 
@@ -50,6 +50,7 @@ fn same_line(
 ) -> (Vec<usize>, Option<u32>) {
     let mut ws: Vec<usize> = (0..page.words.len())
         .filter(|&i| page.words[i].bbox.x0 + 2 >= hit.bbox.x1 && in_row(page, &hit.bbox, i))
+        .filter(|&i| !speck(page, hit, i))
         .collect();
     ws.sort_by_key(|&i| page.words[i].bbox.x0);
     let mut stop = None;
@@ -69,6 +70,13 @@ fn same_line(
         ws.truncate(cut);
     }
     (ws, stop)
+}
+
+/// A speck of the background Tesseract read as a letter (`ụ` at confidence 0 after a card's
+/// `Full name:`, whose value is on the next row): less than half the label's height, unsure.
+fn speck(page: &PageText, hit: &Hit, i: usize) -> bool {
+    let w = &page.words[i];
+    w.bbox.height() * 2 < hit.bbox.height() && w.confidence < 50.0
 }
 
 /// Where the leader begins among a row's words: after a word that ends in three dots or more,
@@ -97,38 +105,52 @@ fn leader_cut(page: &PageText, ws: &[usize]) -> Option<usize> {
 }
 
 /// Whether one of `labels` begins at word `k` of `row` (folded, joined, as labels are matched).
-/// Short labels are left out: a value word must not be taken for one.
+/// Short labels are left out: a value word must not be taken for one. A short value right
+/// before a label (`Nữ Quốc tịch / Nationality:`) is close enough to pass for the label's first
+/// word: the label begins at `k` only if it matches no better from the next word on.
 fn label_starts_at(page: &PageText, row: &[usize], k: usize, labels: &[String]) -> bool {
-    if page.words[row[k]].folded.is_empty() {
-        return false;
-    }
     labels.iter().any(|label| {
-        let key: String = fold_words(label).concat();
-        let n = key.chars().count();
-        if n < 5 {
-            return false;
-        }
-        // A near miss counts only with the label's colon after it: `Nam Định` is one letter
-        // from `Năm sinh:` but is a value.
-        let colon = |j: usize| {
-            row.get(j)
-                .is_some_and(|&w| page.words[w].text.contains([':', ';']))
-        };
-        let mut joined = String::new();
-        for (j, &w) in row.iter().enumerate().skip(k) {
-            joined.push_str(&page.words[w].folded);
-            let similarity = strsim::normalized_levenshtein(&joined, &key);
-            if similarity >= 0.95
-                || (similarity >= 0.85 && (!label.ends_with(':') || colon(j) || colon(j + 1)))
-            {
-                return true;
-            }
-            if joined.chars().count() > n + 2 {
-                return false;
-            }
-        }
-        false
+        // The next word that has letters (a dash between value and label has none).
+        let next = (k + 1..row.len()).find(|&j| !page.words[row[j]].folded.is_empty());
+        label_match(page, row, k, label).is_some_and(|s| {
+            next.and_then(|j| label_match(page, row, j, label))
+                .is_none_or(|n| n <= s)
+        })
     })
+}
+
+/// How well `label` matches the words of `row` from `k` on (the best similarity that counts).
+fn label_match(page: &PageText, row: &[usize], k: usize, label: &str) -> Option<f64> {
+    if row.get(k).is_none_or(|&w| page.words[w].folded.is_empty()) {
+        return None;
+    }
+    let key: String = fold_words(label).concat();
+    let n = key.chars().count();
+    if n < 5 {
+        return None;
+    }
+    // A near miss counts only with the label's colon after it: `Nam Định` is one letter
+    // from `Năm sinh:` but is a value.
+    let colon = |j: usize| {
+        row.get(j)
+            .is_some_and(|&w| page.words[w].text.contains([':', ';']))
+    };
+    let mut joined = String::new();
+    let mut best: Option<f64> = None;
+    for (j, &w) in row.iter().enumerate().skip(k) {
+        joined.push_str(&page.words[w].folded);
+        let similarity = strsim::normalized_levenshtein(&joined, &key);
+        if (similarity >= 0.95
+            || (similarity >= 0.85 && (!label.ends_with(':') || colon(j) || colon(j + 1))))
+            && best.is_none_or(|b| similarity > b)
+        {
+            best = Some(similarity);
+        }
+        if joined.chars().count() > n + 2 {
+            break;
+        }
+    }
+    best
 }
 
 /// A footnote marker printed after a label on official forms, `(1)`…`(9)`, read as is, with a
@@ -239,6 +261,49 @@ fn row_region(
         x1,
         y1,
     }
+}
+
+/// The row under a label whose same-row words belong to another column: they are on other
+/// Tesseract lines than the label, and the row under the label starts where the label does and
+/// ends before them. That row and its box, bounded by the other column.
+fn column_below(
+    page: &PageText,
+    hit: &Hit,
+    same: &[usize],
+    below: Vec<usize>,
+) -> Option<(Vec<usize>, BBox)> {
+    let label_line = &page.lines[hit.line];
+    if same.is_empty() || below.is_empty() || same.iter().any(|i| label_line.contains(i)) {
+        return None;
+    }
+    let h = hit.bbox.height().max(1);
+    // Where the other column begins: its lines' left edge (their first word may lie outside
+    // the label's row).
+    let other = page
+        .lines
+        .iter()
+        .filter(|l| l.iter().any(|i| same.contains(i)))
+        .flatten()
+        .map(|&i| page.words[i].bbox.x0)
+        .min()?;
+    // The row below may hold the other column's next row too.
+    let (below, rest): (Vec<usize>, Vec<usize>) = below
+        .into_iter()
+        .partition(|&i| page.words[i].bbox.x1 < other);
+    if below.is_empty() || rest.iter().any(|&i| page.words[i].bbox.x0 + h / 2 < other) {
+        return None;
+    }
+    let b = union(below.iter().map(|&i| page.words[i].bbox));
+    if b.x0 > hit.bbox.x0 + h {
+        return None;
+    }
+    let region = BBox {
+        x0: b.x0.saturating_sub(h / 2),
+        y0: b.y0.saturating_sub(h / 4),
+        x1: other.saturating_sub(h / 4).max(b.x1),
+        y1: b.y1 + h / 8,
+    };
+    Some((below, region))
 }
 
 /// The row right below the label, from a little left of the label's start.
@@ -443,6 +508,20 @@ pub fn locate(
         if labelled { Vec::new() } else { ws }
     };
     let on_row = |ws: &[usize]| ws.iter().any(|&i| !page.words[i].folded.is_empty());
+    // A label in a narrow column with its value under it (a card's `Có giá trị đến:` below the
+    // portrait) shares its row with the other column's text: that text is not its value.
+    if matches!(spec.place, Place::SameLine | Place::SameOrNext)
+        && let Some((ws, region)) = column_below(page, &hit, &same, below())
+    {
+        let ws = narrow(page, spec, ws);
+        return Some(Located {
+            raw: text_of(page, &ws),
+            words: ws,
+            label_similarity: hit.similarity,
+            label_y: y_center(&hit.bbox),
+            regions: vec![region],
+        });
+    }
     let (words, row) = match spec.place {
         Place::Zone => (in_zone(page, &hit, spec.zone.unwrap_or_default()), false),
         Place::SameLine => (same, true),
@@ -486,7 +565,10 @@ pub fn locate(
         });
     }
     let narrowed = narrow(page, spec, words.clone());
-    if narrowed.len() != words.len() {
+    // An ID Tesseract misread past its pattern (`2ốể1923ổ7957`) is still on the row: the second
+    // reader reads the row, and only a run of 12 figures in it makes an ID.
+    let unread_id = narrowed.is_empty() && spec.kind == FieldType::PersonalId && row;
+    if narrowed.len() != words.len() && !unread_id {
         // A pattern picked some words out of the row: the second reader sees only those.
         regions = (!narrowed.is_empty())
             .then(|| union(narrowed.iter().map(|&i| page.words[i].bbox)))
@@ -703,5 +785,96 @@ mod tests {
             .bbox;
         let r = pid.regions[0];
         assert!(r.x0 <= w.x0 && r.x1 >= w.x1 && r.x1 < word_x0(&p, "Bộ"));
+    }
+
+    #[test]
+    fn a_card_value_ends_where_the_next_label_on_its_line_begins() {
+        let m = shipped("cccd");
+        let p = page(&[
+            "Ngày sinh / Date of birth: 27/07/1980",
+            "Giới tính / Sex: Nữ Quốc tịch / Nationality: Việt Nam",
+        ]);
+        let spec = m.fields.iter().find(|f| f.name == "sex").unwrap();
+        let rivals = crate::extract::fields::rivals(&m, spec);
+        let sex = locate(&p, spec, &rivals, None, None).unwrap();
+        assert_eq!(sex.raw, "Nữ");
+        // A dash between value and label has no letters: the label still starts after it.
+        let p = page(&["Giới tính / Sex: Nam — Quốc tịch / Nationality: Việt Nam"]);
+        let sex = locate(&p, spec, &rivals, None, None).unwrap();
+        assert_eq!(sex.raw, "Nam —");
+    }
+
+    #[test]
+    fn a_speck_after_a_label_is_no_value() {
+        let m = shipped("cccd");
+        let mut p = page(&["Họ và tên / Full name:", "NGUYỄN NGỌC NHẬT THẮNG"]);
+        let x = p.words[4].bbox.x1 + 80;
+        p.lines[0].push(p.words.len());
+        p.words.push(crate::extract::anchor::PageWord {
+            text: "ụ".into(),
+            folded: "u".into(),
+            bbox: BBox {
+                x0: x,
+                y0: 14,
+                x1: x + 7,
+                y1: 20,
+            },
+            confidence: 0.0,
+        });
+        let spec = m.fields.iter().find(|f| f.name == "name").unwrap();
+        let rivals = crate::extract::fields::rivals(&m, spec);
+        let found = locate(&p, spec, &rivals, None, None).unwrap();
+        assert_eq!(found.raw, "NGUYỄN NGỌC NHẬT THẮNG");
+    }
+
+    #[test]
+    fn a_value_under_its_label_in_a_narrow_column_is_not_the_other_column() {
+        let m = shipped("cccd");
+        // The other column's row shares the label's height but is another Tesseract line.
+        let mut p = page(&["Có giá trị đến:", "26/05/2025"]);
+        let x0 = p.words.iter().map(|w| w.bbox.x1).max().unwrap() + 200;
+        let other = ["Tổ", "dân", "phố", "11,"];
+        p.lines.push(Vec::new());
+        for (k, t) in other.iter().enumerate() {
+            p.lines.last_mut().unwrap().push(p.words.len());
+            p.words.push(crate::extract::anchor::PageWord {
+                text: t.to_string(),
+                folded: crate::extract::fold::fold(t),
+                bbox: BBox {
+                    x0: x0 + 60 * k as u32,
+                    y0: 2,
+                    x1: x0 + 60 * k as u32 + 50,
+                    y1: 24,
+                },
+                confidence: 95.0,
+            });
+        }
+        let spec = m.fields.iter().find(|f| f.name == "expiry").unwrap();
+        let rivals = crate::extract::fields::rivals(&m, spec);
+        // The other column's next row sits beside the value.
+        p.lines.push(Vec::new());
+        for (k, t) in ["Hòa,", "tỉnh"].iter().enumerate() {
+            p.lines.last_mut().unwrap().push(p.words.len());
+            p.words.push(crate::extract::anchor::PageWord {
+                text: t.to_string(),
+                folded: crate::extract::fold::fold(t),
+                bbox: BBox {
+                    x0: x0 + 60 * k as u32,
+                    y0: 40,
+                    x1: x0 + 60 * k as u32 + 50,
+                    y1: 64,
+                },
+                confidence: 95.0,
+            });
+        }
+        let found = locate(&p, spec, &rivals, None, None).unwrap();
+        assert_eq!(found.raw, "26/05/2025");
+        assert!(found.regions[0].x1 < x0);
+        // On the label's own Tesseract line the same words are its value.
+        let p = page(&["Có giá trị đến: 26/05/2025"]);
+        assert_eq!(
+            locate(&p, spec, &rivals, None, None).unwrap().raw,
+            "26/05/2025"
+        );
     }
 }
