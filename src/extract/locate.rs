@@ -2,7 +2,7 @@
 //! sits (rest of the label's row up to the next label, the row below, or a page-wide pattern),
 //! and the region of the page the value occupies, for a second reading of its pixels.
 
-use super::anchor::{self, Hit, PageText, union, y_center};
+use super::anchor::{self, Hit, PageText, PageWord, union, y_center};
 use super::model::{FieldSpec, FieldType, Place};
 use crate::domain::BBox;
 use crate::extract::fold::fold_words;
@@ -39,15 +39,18 @@ fn in_row(page: &PageText, row: &BBox, i: usize) -> bool {
     overlap * 2 >= b.height().min(row.height()).max(1) as i64
 }
 
+/// The rest of a label's row: its words, where the value must stop (the next label, or the
+/// leader after the value) and whether the value may go on on the next row (nothing stops it
+/// but the dots typed over the leader's end: `… phường Thạch Thang quận...`).
+struct SameRow {
+    words: Vec<usize>,
+    stop: Option<u32>,
+    open: bool,
+}
+
 /// Rest of the label's row, right of the label, left to right, up to the next label on the row
-/// (official forms print `Giới tính: … Dân tộc: … Quốc tịch: …` on one line). Returns the words
-/// and where the next label starts, if one does.
-fn same_line(
-    page: &PageText,
-    hit: &Hit,
-    labels: &[String],
-    cut_leaders: bool,
-) -> (Vec<usize>, Option<u32>) {
+/// (official forms print `Giới tính: … Dân tộc: … Quốc tịch: …` on one line).
+fn same_line(page: &PageText, hit: &Hit, labels: &[String], cut_leaders: bool) -> SameRow {
     let mut ws: Vec<usize> = (0..page.words.len())
         .filter(|&i| page.words[i].bbox.x0 + 2 >= hit.bbox.x1 && in_row(page, &hit.bbox, i))
         .filter(|&i| !speck(page, hit, i))
@@ -60,16 +63,45 @@ fn same_line(
     }
     // The leader after a value, where Tesseract read it (a run of dots, and the garbage it makes
     // of the rest: `Mẹ........ . . Q HQ SH`), ends the value and its region.
+    let mut open = stop.is_none();
     if let Some(cut) = leader_cut(page, &ws).filter(|_| cut_leaders) {
         let h = hit.bbox.height().max(1);
         let end = ws[..cut]
             .last()
             .map_or(hit.bbox.x1, |&i| page.words[i].bbox.x1)
             + h;
+        // Only dots after the value's last word, which carries the leader's end: the value
+        // reached the row's end and may wrap. Letters after the leader are its garbage.
+        open &= ws[cut..].iter().all(|&i| page.words[i].folded.is_empty())
+            && ws[..cut]
+                .last()
+                .is_some_and(|&i| trailing_dots(&page.words[i].text) >= 3);
         stop = Some(stop.map_or(end, |s: u32| s.min(end)));
         ws.truncate(cut);
     }
-    (ws, stop)
+    SameRow {
+        words: ws,
+        stop,
+        open,
+    }
+}
+
+fn trailing_dots(t: &str) -> usize {
+    t.chars()
+        .rev()
+        .take_while(|c| matches!(c, '.' | '…' | ','))
+        .map(|c| if c == '…' { 3 } else { 1 })
+        .sum()
+}
+
+/// Where a word's letters end: a word read with the leader's dots glued on (`quận...`) ends
+/// before them (shared out by characters, which gives dots a letter's width: the letters end
+/// no earlier than this).
+fn letters_x1(w: &PageWord) -> u32 {
+    let n = w.text.chars().count().max(1);
+    let dots = trailing_dots(&w.text).min(n);
+    let kept = w.text.chars().count() - dots.min(w.text.chars().count());
+    w.bbox.x0 + (w.bbox.width() as usize * kept / n) as u32
 }
 
 /// A speck of the background Tesseract read as a letter (`ụ` at confidence 0 after a card's
@@ -85,12 +117,7 @@ fn leader_cut(page: &PageText, ws: &[usize]) -> Option<usize> {
     let mut seen = false;
     for (k, &i) in ws.iter().enumerate() {
         let t = page.words[i].text.as_str();
-        let dots: usize = t
-            .chars()
-            .rev()
-            .take_while(|c| matches!(c, '.' | '…' | ','))
-            .map(|c| if c == '…' { 3 } else { 1 })
-            .sum();
+        let dots = trailing_dots(t);
         let value = !page.words[i].folded.is_empty() && !is_footnote_marker(t);
         if value {
             seen = true;
@@ -170,7 +197,7 @@ fn is_footnote_marker(text: &str) -> bool {
 fn reaches_row_end(page: &PageText, hit: &Hit, value: &[usize], right_edge: u32) -> bool {
     value.last().is_some_and(|&i| {
         let room = right_edge.saturating_sub(hit.bbox.x1) as f32;
-        page.words[i].bbox.x1 as f32 >= hit.bbox.x1 as f32 + 0.8 * room
+        letters_x1(&page.words[i]) as f32 >= hit.bbox.x1 as f32 + 0.8 * room
     })
 }
 
@@ -181,10 +208,6 @@ fn continuation(
     labels: &[String],
     right_edge: u32,
 ) -> Option<(Vec<usize>, BBox)> {
-    // The value stopped well before the end of the line: it did not wrap.
-    if !reaches_row_end(page, hit, value, right_edge) {
-        return None;
-    }
     let h = hit.bbox.height().max(1);
     // The next row down, however widely the lines are spaced (values printed larger than their
     // labels need more room), as long as it is the next one.
@@ -208,6 +231,16 @@ fn continuation(
     if page.words[first].bbox.x0 > hit.bbox.x0 + 2 * h {
         return None;
     }
+    // The value wrapped if it reached the row's end, or if the next row's first word would not
+    // have fitted after it (`… nhân: Bản` / `thân`; one long printed line can push the page's
+    // right edge past the margin the filled-in text wraps at).
+    let fits_after = value.last().is_some_and(|&i| {
+        let left = text_margin(page).saturating_sub(letters_x1(&page.words[i]));
+        left > page.words[first].bbox.width() + h / 2
+    });
+    if !reaches_row_end(page, hit, value, right_edge) && fits_after {
+        return None;
+    }
     let row = page.words[first].bbox;
     let mut ws: Vec<usize> = below
         .into_iter()
@@ -229,6 +262,16 @@ fn continuation(
         y1: b.y1 + h / 8,
     };
     Some((ws, region))
+}
+
+/// Where the page's lines end, most of them: the 90th percentile of line ends (a long printed
+/// line or a stray mark in the margin does not move it).
+fn text_margin(page: &PageText) -> u32 {
+    let mut ends: Vec<u32> = page.lines.iter().map(|l| page.line_box(l).x1).collect();
+    ends.sort_unstable();
+    ends.get((ends.len().saturating_sub(1) * 9).div_ceil(10))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// The box a same-line value may occupy: from the label's end to the next label (or the page's
@@ -481,12 +524,17 @@ pub fn locate(
     }
     let hit = anchor::find_label_between(page, &spec.anchors, rivals, below_y, above_y)?;
     let labels: Vec<String> = rivals.iter().chain(&spec.anchors).cloned().collect();
-    let (mut same, mut stop) = same_line(page, &hit, &labels, true);
+    let mut row_rest = same_line(page, &hit, &labels, true);
     // A pattern that picks the value out of a row with leaders inside it (`18.... giờ 50....
     // phút, ngày 16.... tháng 06`) looks past the first leader.
-    if spec.pattern.is_some() && narrow(page, spec, same.clone()).is_empty() {
-        (same, stop) = same_line(page, &hit, &labels, false);
+    if spec.pattern.is_some() && narrow(page, spec, row_rest.words.clone()).is_empty() {
+        row_rest = same_line(page, &hit, &labels, false);
     }
+    let SameRow {
+        words: same,
+        stop,
+        open,
+    } = row_rest;
     let right = page
         .words
         .iter()
@@ -548,7 +596,7 @@ pub fn locate(
         regions.push(row_region(page, &hit, &words, stop, start, right));
         let free = spec.kind.is_free_text();
         if free
-            && stop.is_none()
+            && open
             && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)
         {
             words.extend(more);
@@ -757,6 +805,37 @@ mod tests {
             ]);
             assert_eq!(find(&p, "requester.address").regions.len(), 1, "{next}");
         }
+        // The leader's last dots read onto the value's last word end the row, not the value.
+        let p = page(&[
+            "Nơi cư trú: Số 49 ngõ 4 phố Nguyễn Văn Linh, phường Thạch Thang quận...",
+            "Hải Châu, thành phố Đà Nẵng",
+        ]);
+        assert_eq!(
+            find(&p, "requester.address").raw,
+            "Số 49 ngõ 4 phố Nguyễn Văn Linh, phường Thạch Thang quận... Hải Châu, thành phố Đà Nẵng"
+        );
+        // A value whose row ended because the next word did not fit wrapped, even where one
+        // long printed line reaches further right.
+        let mut rows = vec![
+            "Quan hệ với người được cấp Giấy xác nhận tình trạng hôn nhân: Bản",
+            "thân",
+            "Đề nghị cấp Giấy xác nhận tình trạng hôn nhân cho người có tên dưới đây:",
+        ];
+        rows.extend(["Đề nghị cấp Giấy xác nhận tình trạng hôn nhân cho người có tên dưới"; 10]);
+        let p = page(&rows);
+        let m = shipped("to_khai_xac_nhan_tinh_trang_hon_nhan");
+        let spec = m
+            .fields
+            .iter()
+            .find(|f| f.name == "requester.relation")
+            .unwrap();
+        assert_eq!(locate(&p, spec, &[], None, None).unwrap().raw, "Bản thân");
+        // A short value with the whole leader read onto it did not wrap.
+        let p = page(&[
+            "Nơi cư trú: Thôn Đông...............................................................",
+            "thành phố Hà Nội",
+        ]);
+        assert_eq!(find(&p, "requester.address").regions.len(), 1);
     }
 
     #[test]
