@@ -58,9 +58,18 @@ static LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})").expect("valid regex")
 });
 
+/// `ngày 17 tháng 6 năm 2025` with `tháng` misread (`rháng`, `táng`, `1Nfhẳng`): the figures
+/// and `năm` still make the date.
+static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d{1,2})\s*[a-z]{2,6}\s*(\d{1,2})\s*nam\s*(\d{4})").expect("valid regex")
+});
+
 fn digits_date(s: &str) -> Option<Result<Date, Reason>> {
     let folded = fold_words(s).join(" ");
-    let c = NUMERIC.captures(s).or_else(|| LABELLED.captures(&folded))?;
+    let c = NUMERIC
+        .captures(s)
+        .or_else(|| LABELLED.captures(&folded))
+        .or_else(|| LOOSE.captures(&folded))?;
     let n = |i: usize| c[i].parse::<u32>().unwrap_or(0);
     Some(Date::new(n(3), n(2), n(1)))
 }
@@ -150,6 +159,14 @@ mod tests {
             date("Phường 1, ngày 07 tháng 05 năm 2020").unwrap().value,
             "2020-05-07"
         );
+        // `tháng` misread: the figures around it and `năm` still tell.
+        for s in [
+            "Hải Phòng, ngày 17... rháng 6.... năm 2025",
+            "Tày17 táng 6 năm 2025",
+        ] {
+            assert_eq!(date(s).unwrap().value, "2025-06-17", "{s}");
+        }
+        assert!(date("ngày 17 và 6 người năm 2025").is_err());
     }
 
     #[test]

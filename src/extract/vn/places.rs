@@ -149,6 +149,34 @@ impl Places {
                 t.push(',');
             }
         }
+        // A known unit after a street or hamlet name (`Số 303 Lê Lợi phường Lạch Tray`,
+        // `tổ 36 phường …`): a new part of the address. After a lower-case word it is part of a
+        // name (`Bệnh viện Đa khoa tỉnh Nam Định`).
+        for (si, sp) in spans.iter().enumerate() {
+            let lower_marker = tokens[sp.marker]
+                .chars()
+                .next()
+                .is_some_and(char::is_lowercase);
+            let before = si
+                .checked_sub(1)
+                .is_none_or(|p| resolved[p].is_none() || spans[p].name.end != sp.marker);
+            if resolved[si].is_none() || !lower_marker || !before || sp.marker == 0 {
+                continue;
+            }
+            let mut before = tokens[..sp.marker]
+                .iter_mut()
+                .enumerate()
+                .rev()
+                .filter(|(_, t)| !t.is_empty());
+            // A number, or a name's word in title case (not `UBND`), that is not the value's
+            // first word (`Thôn xã …`: the hamlet's number is missing, not a comma).
+            if let Some((k, t)) = before.next()
+                && k > 0
+                && (t.chars().all(|c| c.is_ascii_digit()) || title_case(t))
+            {
+                t.push(',');
+            }
+        }
         // A last name the page edge cut short: completed from the unit before it.
         if let (Some(last), Some(left)) = (spans.last(), spans.len().checked_sub(2))
             && resolved[spans.len() - 1].is_none()
@@ -251,6 +279,14 @@ fn tidy_name(tokens: &mut [String]) {
         }
         *t = c;
     }
+}
+
+/// `Lợi`, `Phê`: an upper-case letter, then lower-case ones only.
+fn title_case(t: &str) -> bool {
+    let mut cs = t.chars();
+    cs.next().is_some_and(char::is_uppercase)
+        && cs.clone().next().is_some()
+        && cs.all(char::is_lowercase)
 }
 
 /// `Tỉnh Nghệ An` → (kind of `tỉnh`, `Nghệ An`).
@@ -480,6 +516,20 @@ mod tests {
         );
         // A unit after words that are no unit is part of them.
         assert_eq!(fix("Bệnh viện Đa khoa tỉnh Nam Định"), None);
+        // After a street's name or a number it begins a new part.
+        assert_eq!(
+            fix("Số 303 Lê Lợi phường Vĩnh Ninh, tỉnh Thừa Thiên Huế").as_deref(),
+            Some("Số 303 Lê Lợi, phường Vĩnh Ninh, tỉnh Thừa Thiên Huế")
+        );
+        assert_eq!(
+            fix("tổ 36 phường Vĩnh Ninh, tỉnh Thừa Thiên Huế").as_deref(),
+            Some("tổ 36, phường Vĩnh Ninh, tỉnh Thừa Thiên Huế")
+        );
+        // Not after an acronym or a hamlet's word whose number was lost.
+        assert_eq!(fix("tại UBND phường Vĩnh Ninh, tỉnh Thừa Thiên Huế"), None);
+        assert_eq!(fix("Thôn phường Vĩnh Ninh, tỉnh Thừa Thiên Huế"), None);
+        // Not before a unit the list does not know.
+        assert_eq!(fix("Số 303 Lê Lợi phường Lạch Tray"), None);
         assert_eq!(fix("phường Vĩnh Ninh, tỉnh Thừa Thiên Huế"), None);
     }
 
