@@ -279,6 +279,7 @@ pub(crate) fn rivals(model: &Model, spec: &FieldSpec) -> Vec<String> {
         .iter()
         .flat_map(|f| f.anchors.iter())
         .filter(|a| !own.contains(&fold(a)))
+        .chain(&model.printed)
         .cloned()
         .collect()
 }

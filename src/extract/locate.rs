@@ -51,8 +51,15 @@ struct SameRow {
 /// Rest of the label's row, right of the label, left to right, up to the next label on the row
 /// (official forms print `Giới tính: … Dân tộc: … Quốc tịch: …` on one line).
 fn same_line(page: &PageText, hit: &Hit, labels: &[String], cut_leaders: bool) -> SameRow {
+    let label = &page.lines[hit.line][hit.start..hit.end];
+    let right_of_label = |i: usize| {
+        let b = &page.words[i].bbox;
+        // A value typed over the leader can start under the label's last word as Tesseract
+        // boxed it (`trú:` 212 px wide over `Xóm`): a word of its own that reaches past it.
+        b.x0 + 2 >= hit.bbox.x1 || (b.x1 > hit.bbox.x1 && b.x0 > hit.bbox.x0 && !label.contains(&i))
+    };
     let mut ws: Vec<usize> = (0..page.words.len())
-        .filter(|&i| page.words[i].bbox.x0 + 2 >= hit.bbox.x1 && in_row(page, &hit.bbox, i))
+        .filter(|&i| right_of_label(i) && in_row(page, &hit.bbox, i))
         .filter(|&i| !speck(page, hit, i))
         .collect();
     ws.sort_by_key(|&i| page.words[i].bbox.x0);
@@ -591,6 +598,10 @@ pub fn locate(
         .max()
         .unwrap_or(hit.bbox.x1 + 1);
     let mut words = words[skip..].to_vec();
+    // The crop starts no later than the value's first word.
+    let start = words
+        .first()
+        .map_or(start, |&i| start.min(page.words[i].bbox.x0));
     let mut regions = Vec::new();
     if row {
         regions.push(row_region(page, &hit, &words, stop, start, right));
@@ -805,6 +816,15 @@ mod tests {
             ]);
             assert_eq!(find(&p, "requester.address").regions.len(), 1, "{next}");
         }
+        // A sentence the form prints is no continuation.
+        let p = page(&[
+            "Nơi cư trú: Xóm 11, xã Hòa Xuân Tây, huyện Đông Hòa, tỉnh Phú Yên",
+            "Tôi cam đoan nội dung trên đây là đúng sự thật",
+        ]);
+        assert_eq!(
+            find(&p, "requester.address").raw,
+            "Xóm 11, xã Hòa Xuân Tây, huyện Đông Hòa, tỉnh Phú Yên"
+        );
         // The leader's last dots read onto the value's last word end the row, not the value.
         let p = page(&[
             "Nơi cư trú: Số 49 ngõ 4 phố Nguyễn Văn Linh, phường Thạch Thang quận...",
@@ -881,6 +901,18 @@ mod tests {
         let p = page(&["Giới tính / Sex: Nam — Quốc tịch / Nationality: Việt Nam"]);
         let sex = locate(&p, spec, &rivals, None, None).unwrap();
         assert_eq!(sex.raw, "Nam —");
+    }
+
+    #[test]
+    fn a_value_under_the_labels_wide_last_word_is_the_values() {
+        let mut p = page(&["Nơi cư trú: Xóm 11, xã Hòa Xuân Tây"]);
+        // Tesseract boxed `trú:` over the value's first word.
+        let tru = p.words.iter().position(|w| w.text == "trú:").unwrap();
+        let xom = p.words.iter().position(|w| w.text == "Xóm").unwrap();
+        p.words[tru].bbox.x1 = p.words[xom].bbox.x1 - 4;
+        let found = find(&p, "requester.address");
+        assert_eq!(found.raw, "Xóm 11, xã Hòa Xuân Tây");
+        assert!(found.regions[0].x0 <= p.words[xom].bbox.x0);
     }
 
     #[test]

@@ -151,6 +151,10 @@ struct RawModel {
     /// the clerk to it; a field may set its own. Default: `min_valid_confidence`.
     review_confidence: Option<f32>,
     classify: RawClassify,
+    /// Sentences printed on the form that are never part of a value (`Tôi cam đoan …`): a value
+    /// stops before them and a wrapped value does not run on into them.
+    #[serde(default)]
+    printed: Vec<String>,
     #[serde(default, rename = "field")]
     fields: Vec<RawField>,
 }
@@ -221,6 +225,7 @@ pub struct Model {
     pub keywords: Vec<String>,
     pub exclude: Vec<String>,
     pub min_score: f32,
+    pub printed: Vec<String>,
     pub fields: Vec<FieldSpec>,
 }
 
@@ -479,6 +484,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         keywords: raw.classify.keywords,
         exclude: raw.classify.exclude,
         min_score: raw.classify.min_score,
+        printed: raw.printed,
         fields,
     })
 }
