@@ -51,7 +51,8 @@ pub type Reason = String;
 
 /// Free text (addresses, places): NFC, single spaces, leaders and stray punctuation trimmed.
 pub fn text(raw: &str) -> Result<Norm, Reason> {
-    let v = without_marker(&tidy(&stray_dots(&drop_leader_dots(raw, false))));
+    let raw = s_look_alikes(raw);
+    let v = without_marker(&tidy(&stray_dots(&drop_leader_dots(&raw, false))));
     if v.is_empty() {
         return Err("empty".into());
     }
@@ -150,6 +151,25 @@ fn without_marker(s: &str) -> String {
     } else {
         trimmed.to_string()
     }
+}
+
+/// `$` and `§` read for an `S` that starts a word (`$ố 49`, `§ố 296`): neither is ever part of
+/// a Vietnamese address or sentence, and trimmed as punctuation they would leave `ố 49`.
+fn s_look_alikes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let letter_after = chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+            let word_start = i == 0 || !chars[i - 1].is_alphanumeric();
+            if matches!(c, '$' | '§') && letter_after && word_start {
+                'S'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Leader dots read between the words of a value typed over a dotted line (`QUÁCH.THỊ..HOA`,
@@ -271,6 +291,14 @@ mod tests {
         assert_eq!(t("Tp. Hồ Chí Minh"), "Tp. Hồ Chí Minh");
         assert_eq!(t("P.5, TP.HCM"), "P.5, TP.HCM");
         assert_eq!(t("Km 1.5 quốc lộ 1A"), "Km 1.5 quốc lộ 1A");
+    }
+
+    #[test]
+    fn a_dollar_or_section_sign_starting_a_word_is_its_s() {
+        assert_eq!(t(",$ố.49.ngõ.4"), "Số 49 ngõ 4");
+        assert_eq!(t("® §ố 296 Trần Hưng Đạo"), "Số 296 Trần Hưng Đạo");
+        // Elsewhere they are left to the readers.
+        assert_eq!(t("giá 5$ một"), "giá 5$ một");
     }
 
     #[test]
