@@ -105,10 +105,9 @@ fn trailing_dots(t: &str) -> usize {
 /// before them (shared out by characters, which gives dots a letter's width: the letters end
 /// no earlier than this).
 fn letters_x1(w: &PageWord) -> u32 {
-    let n = w.text.chars().count().max(1);
-    let dots = trailing_dots(&w.text).min(n);
-    let kept = w.text.chars().count() - dots.min(w.text.chars().count());
-    w.bbox.x0 + (w.bbox.width() as usize * kept / n) as u32
+    let n = w.text.chars().count();
+    let kept = n - trailing_dots(&w.text).min(n);
+    w.bbox.x0 + (w.bbox.width() as usize * kept / n.max(1)) as u32
 }
 
 /// A speck of the background Tesseract read as a letter (`ụ` at confidence 0 after a card's
@@ -143,9 +142,9 @@ fn leader_cut(page: &PageText, ws: &[usize]) -> Option<usize> {
 /// before a label (`Nữ Quốc tịch / Nationality:`) is close enough to pass for the label's first
 /// word: the label begins at `k` only if it matches no better from the next word on.
 fn label_starts_at(page: &PageText, row: &[usize], k: usize, labels: &[String]) -> bool {
+    // The next word that has letters (a dash between value and label has none).
+    let next = (k + 1..row.len()).find(|&j| !page.words[row[j]].folded.is_empty());
     labels.iter().any(|label| {
-        // The next word that has letters (a dash between value and label has none).
-        let next = (k + 1..row.len()).find(|&j| !page.words[row[j]].folded.is_empty());
         label_match(page, row, k, label).is_some_and(|s| {
             next.and_then(|j| label_match(page, row, j, label))
                 .is_none_or(|n| n <= s)
@@ -320,12 +319,14 @@ fn column_below(
     page: &PageText,
     hit: &Hit,
     same: &[usize],
-    below: Vec<usize>,
+    below: impl FnOnce() -> Vec<usize>,
 ) -> Option<(Vec<usize>, BBox)> {
     let label_line = &page.lines[hit.line];
-    if same.is_empty() || below.is_empty() || same.iter().any(|i| label_line.contains(i)) {
+    if same.is_empty() || same.iter().any(|i| label_line.contains(i)) {
         return None;
     }
+    // Only now the row below: most values share the label's Tesseract line.
+    let below = below();
     let h = hit.bbox.height().max(1);
     // Where the other column begins: its lines' left edge (their first word may lie outside
     // the label's row).
@@ -566,7 +567,7 @@ pub fn locate(
     // A label in a narrow column with its value under it (a card's `Có giá trị đến:` below the
     // portrait) shares its row with the other column's text: that text is not its value.
     if matches!(spec.place, Place::SameLine | Place::SameOrNext)
-        && let Some((ws, region)) = column_below(page, &hit, &same, below())
+        && let Some((ws, region)) = column_below(page, &hit, &same, below)
     {
         let ws = narrow(page, spec, ws);
         return Some(Located {
@@ -664,10 +665,28 @@ mod tests {
 
     /// Locates `field` of the birth declaration on `p` as extraction does, from the top.
     fn find(p: &PageText, field: &str) -> Located {
-        let m = birth();
+        find_in(&birth(), p, field)
+    }
+
+    /// Locates `field` of model `m` on `p` as extraction does, from the top.
+    fn find_in(m: &Model, p: &PageText, field: &str) -> Located {
         let spec = m.fields.iter().find(|f| f.name == field).unwrap();
-        let rivals = crate::extract::fields::rivals(&m, spec);
+        let rivals = crate::extract::fields::rivals(m, spec);
         locate(p, spec, &rivals, None, None).unwrap()
+    }
+
+    /// Adds a word to Tesseract line `line` of `p` (a new line when `line` is one past the last).
+    fn push_word(p: &mut PageText, line: usize, text: &str, bbox: BBox, confidence: f32) {
+        if line == p.lines.len() {
+            p.lines.push(Vec::new());
+        }
+        p.lines[line].push(p.words.len());
+        p.words.push(crate::extract::anchor::PageWord {
+            text: text.into(),
+            folded: crate::extract::fold::fold(text),
+            bbox,
+            confidence,
+        });
     }
 
     fn word_x0(p: &PageText, text: &str) -> u32 {
@@ -893,14 +912,10 @@ mod tests {
             "Ngày sinh / Date of birth: 27/07/1980",
             "Giới tính / Sex: Nữ Quốc tịch / Nationality: Việt Nam",
         ]);
-        let spec = m.fields.iter().find(|f| f.name == "sex").unwrap();
-        let rivals = crate::extract::fields::rivals(&m, spec);
-        let sex = locate(&p, spec, &rivals, None, None).unwrap();
-        assert_eq!(sex.raw, "Nữ");
+        assert_eq!(find_in(&m, &p, "sex").raw, "Nữ");
         // A dash between value and label has no letters: the label still starts after it.
         let p = page(&["Giới tính / Sex: Nam — Quốc tịch / Nationality: Việt Nam"]);
-        let sex = locate(&p, spec, &rivals, None, None).unwrap();
-        assert_eq!(sex.raw, "Nam —");
+        assert_eq!(find_in(&m, &p, "sex").raw, "Nam —");
     }
 
     #[test]
@@ -920,22 +935,14 @@ mod tests {
         let m = shipped("cccd");
         let mut p = page(&["Họ và tên / Full name:", "NGUYỄN NGỌC NHẬT THẮNG"]);
         let x = p.words[4].bbox.x1 + 80;
-        p.lines[0].push(p.words.len());
-        p.words.push(crate::extract::anchor::PageWord {
-            text: "ụ".into(),
-            folded: "u".into(),
-            bbox: BBox {
-                x0: x,
-                y0: 14,
-                x1: x + 7,
-                y1: 20,
-            },
-            confidence: 0.0,
-        });
-        let spec = m.fields.iter().find(|f| f.name == "name").unwrap();
-        let rivals = crate::extract::fields::rivals(&m, spec);
-        let found = locate(&p, spec, &rivals, None, None).unwrap();
-        assert_eq!(found.raw, "NGUYỄN NGỌC NHẬT THẮNG");
+        let speck = BBox {
+            x0: x,
+            y0: 14,
+            x1: x + 7,
+            y1: 20,
+        };
+        push_word(&mut p, 0, "ụ", speck, 0.0);
+        assert_eq!(find_in(&m, &p, "name").raw, "NGUYỄN NGỌC NHẬT THẮNG");
     }
 
     #[test]
@@ -944,48 +951,33 @@ mod tests {
         // The other column's row shares the label's height but is another Tesseract line.
         let mut p = page(&["Có giá trị đến:", "26/05/2025"]);
         let x0 = p.words.iter().map(|w| w.bbox.x1).max().unwrap() + 200;
-        let other = ["Tổ", "dân", "phố", "11,"];
-        p.lines.push(Vec::new());
-        for (k, t) in other.iter().enumerate() {
-            p.lines.last_mut().unwrap().push(p.words.len());
-            p.words.push(crate::extract::anchor::PageWord {
-                text: t.to_string(),
-                folded: crate::extract::fold::fold(t),
-                bbox: BBox {
-                    x0: x0 + 60 * k as u32,
-                    y0: 2,
-                    x1: x0 + 60 * k as u32 + 50,
-                    y1: 24,
-                },
-                confidence: 95.0,
-            });
+        // The other column's row, and its next row beside the value: a Tesseract line each.
+        for (words, y0, y1) in [
+            (&["Tổ", "dân", "phố", "11,"][..], 2, 24),
+            (&["Hòa,", "tỉnh"], 40, 64),
+        ] {
+            let line = p.lines.len();
+            for (k, t) in words.iter().enumerate() {
+                let x = x0 + 60 * k as u32;
+                push_word(
+                    &mut p,
+                    line,
+                    t,
+                    BBox {
+                        x0: x,
+                        y0,
+                        x1: x + 50,
+                        y1,
+                    },
+                    95.0,
+                );
+            }
         }
-        let spec = m.fields.iter().find(|f| f.name == "expiry").unwrap();
-        let rivals = crate::extract::fields::rivals(&m, spec);
-        // The other column's next row sits beside the value.
-        p.lines.push(Vec::new());
-        for (k, t) in ["Hòa,", "tỉnh"].iter().enumerate() {
-            p.lines.last_mut().unwrap().push(p.words.len());
-            p.words.push(crate::extract::anchor::PageWord {
-                text: t.to_string(),
-                folded: crate::extract::fold::fold(t),
-                bbox: BBox {
-                    x0: x0 + 60 * k as u32,
-                    y0: 40,
-                    x1: x0 + 60 * k as u32 + 50,
-                    y1: 64,
-                },
-                confidence: 95.0,
-            });
-        }
-        let found = locate(&p, spec, &rivals, None, None).unwrap();
+        let found = find_in(&m, &p, "expiry");
         assert_eq!(found.raw, "26/05/2025");
         assert!(found.regions[0].x1 < x0);
         // On the label's own Tesseract line the same words are its value.
         let p = page(&["Có giá trị đến: 26/05/2025"]);
-        assert_eq!(
-            locate(&p, spec, &rivals, None, None).unwrap().raw,
-            "26/05/2025"
-        );
+        assert_eq!(find_in(&m, &p, "expiry").raw, "26/05/2025");
     }
 }
