@@ -83,8 +83,12 @@ impl Line {
 pub struct StageTimings {
     pub decode_ms: f64,
     pub normalize_ms: f64,
+    /// OCR time, of which `plain_ms` went to the guard's plain reading (0 when none).
     pub ocr_ms: f64,
+    pub plain_ms: f64,
     pub render_ms: f64,
+    /// Locating fields, the second reader included.
+    pub extract_ms: f64,
 }
 
 /// Everything known about one page after processing.

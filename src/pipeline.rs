@@ -242,10 +242,12 @@ impl Processor {
 
         let t = Instant::now();
         let (mut ocr, mut osd_ms, mut orientation_confidence) = (OcrResult::default(), 0.0, None);
-        let mut reading = Reading::Normalized;
+        let (mut reading, mut plain_ms) = (Reading::Normalized, 0.0);
         if !n.blank {
             (n, ocr, osd_ms, orientation_confidence) = self.read_upright(n)?;
+            let t = Instant::now();
             (n, ocr, reading) = self.guard(n, ocr, delivered)?;
+            plain_ms = ms_since(t);
             self.reread_lost_lines(&n, &mut ocr)?;
         }
         let ocr_ms = ms_since(t) - osd_ms;
@@ -275,6 +277,7 @@ impl Processor {
             word.bbox = word.bbox.scaled(f, w, h);
         }
         let lines: Vec<_> = ocr.lines.iter().map(|l| l.scaled(f, w, h)).collect();
+        let t = Instant::now();
         let crops = self.value_reader.as_deref().map(|reader| ValueCrops {
             reader,
             image: &n.ocr_image,
@@ -289,6 +292,7 @@ impl Processor {
                 .as_ref()
                 .map(|c| c as &dyn crate::extract::SecondReader),
         );
+        let extract_ms = ms_since(t);
         let report = PageReport {
             index,
             width: w,
@@ -319,7 +323,9 @@ impl Processor {
                 decode_ms,
                 normalize_ms: n.normalize_ms + osd_ms,
                 ocr_ms,
+                plain_ms,
                 render_ms,
+                extract_ms,
             },
         };
         Ok((report, body))
@@ -478,7 +484,14 @@ impl Processor {
         }
         let second = self.recognize_plain(&plain)?;
         let (score_ours, score_plain) = (ocr::reading_score(&ocr), ocr::reading_score(&second));
-        tracing::debug!(score_ours, score_plain, "plain reading checked");
+        tracing::debug!(
+            score_ours,
+            score_plain,
+            few,
+            share = ours as f32 / expected.max(1.0),
+            mean = ocr.mean_confidence().unwrap_or(0.0),
+            "plain reading checked"
+        );
         if score_plain >= score_ours {
             Ok((plain, second, Reading::Plain))
         } else {

@@ -8,7 +8,7 @@ use super::anchor::{PageText, union};
 use super::choose::{Agreement, Candidates, Reader, Reading};
 use super::fold::fold;
 use super::locate::{Located, locate};
-use super::merge::{Lexicon, merge_text};
+use super::merge::{Lexicon, could_mend, merge_text};
 use super::model::{FieldSpec, FieldType, Model, Place, Validator};
 use super::vn::{self, Date, Norm, PersonalId};
 use crate::domain::{ExtractedField, FieldSource, Validation, ValidationStatus};
@@ -181,7 +181,7 @@ pub fn extract_with(
     let by_name: HashMap<&str, &FieldSpec> =
         model.fields.iter().map(|f| (f.name.as_str(), f)).collect();
     if let Some(reader) = second {
-        read_again(model, &found, &mut cands, &by_name, reader, lexicon);
+        read_again(model, page, &found, &mut cands, &by_name, reader, lexicon);
     }
     settle_by_validators(&mut cands, &by_name);
     let good = chosen_values(&cands, &by_name);
@@ -290,6 +290,7 @@ pub(crate) fn rivals(model: &Model, spec: &FieldSpec) -> Vec<String> {
 /// agree or lose to it. Saves the reader's time on `Kinh`, `Việt Nam`, `Nam`.
 fn read_again<'a>(
     model: &Model,
+    page: &PageText,
     found: &HashMap<&str, Located>,
     cands: &mut HashMap<&'a str, Candidates>,
     specs: &HashMap<&str, &FieldSpec>,
@@ -320,6 +321,21 @@ fn read_again<'a>(
                         == ValidationStatus::Valid)
         });
         if proven {
+            continue;
+        }
+        // Free text whose every word is a syllable or a number, with no ink left unread
+        // beside its words: the merge would keep Tesseract's words as they are, so the second
+        // reading could change nothing (it is not used for free text's confidence either).
+        let sound = free
+            && lexicon.is_some_and(|lex| tess.value().is_some_and(|v| !could_mend(v, lex)))
+            && !reader.unread_ink(
+                &loc.regions,
+                &loc.words
+                    .iter()
+                    .map(|&i| page.words[i].bbox)
+                    .collect::<Vec<_>>(),
+            );
+        if sound {
             continue;
         }
         let again = reader.read(&loc.regions).map(|r| Reading {

@@ -197,6 +197,14 @@ fn align(a: &[Token], b: &[Token]) -> Vec<(Op, usize, usize)> {
     ops
 }
 
+/// Whether merging another reading into `tess` could change more than add a word Tesseract
+/// missed: some word of it is neither a syllable nor a number, so the other reader's word would
+/// replace it. With every word good, Tesseract's words all stand.
+pub fn could_mend(tess: &str, lex: &Lexicon) -> bool {
+    let words = tokens(tess);
+    words.is_empty() || words.iter().any(|t| goodness(t.core, lex) < 2)
+}
+
 /// Tesseract's reading of a free-text value merged with the value reader's, word by word.
 pub fn merge_text(tess: &str, second: &str, lex: &Lexicon) -> String {
     let (a, b) = (tokens(tess), tokens(second));
@@ -254,6 +262,16 @@ mod tests {
              thái lộc nghệ"
                 .split_whitespace(),
         )
+    }
+
+    #[test]
+    fn only_a_word_neither_syllable_nor_number_can_be_mended() {
+        let lex = lex();
+        assert!(!could_mend("Thôn 8, xã Nghi Phong, huyện Nghi Lộc", &lex));
+        assert!(!could_mend("Số 160/60 Lê Lợi", &lex));
+        assert!(could_mend("Thôn 8, buyện Nghi Lộc", &lex));
+        assert!(could_mend("Số 358A Lê Lợi", &lex));
+        assert!(could_mend("", &lex));
     }
 
     #[test]

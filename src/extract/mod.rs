@@ -23,6 +23,13 @@ pub trait SecondReader: Sync {
     /// Reads the value lying in `regions` (page coordinates, one box per row, in order); `None`
     /// when there is nothing to read there or the reader failed (a warning is logged).
     fn read(&self, regions: &[BBox]) -> Option<SecondReading>;
+
+    /// Whether `regions` hold ink, a letter wide or more, outside every one of `words` (page
+    /// coordinates): something Tesseract left unread that a second reading could add. `true`
+    /// when it cannot tell.
+    fn unread_ink(&self, _regions: &[BBox], _words: &[BBox]) -> bool {
+        true
+    }
 }
 
 /// What the second reader read.

@@ -124,6 +124,7 @@ impl ValueReader {
     /// Reads one value crop (a line strip: the value's own line, a little margin), padded to
     /// the next bucket width.
     pub fn read(&self, crop: &DynamicImage) -> Result<ValueReading, ValueReaderError> {
+        let started = std::time::Instant::now();
         let (mut data, width) = preprocess(&crop.to_rgb8());
         let (plan, width) = match BUCKETS.iter().find(|&&b| b as usize >= width) {
             Some(&bucket) => {
@@ -134,7 +135,14 @@ impl ValueReader {
         };
         let (lp, classes) = self.run(&plan, &data, width)?;
         let path = best_path(&lp, classes);
-        Ok(decode(&path, &self.chars))
+        let reading = decode(&path, &self.chars);
+        tracing::debug!(
+            width,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            text = %reading.text,
+            "value strip read"
+        );
+        Ok(reading)
     }
 
     /// The plan for strips `width` wide, optimized on first use.

@@ -83,6 +83,7 @@ pub(super) async fn process(
             ("normalize", t.normalize_ms),
             ("ocr", t.ocr_ms),
             ("render", t.render_ms),
+            ("extract", t.extract_ms),
         ] {
             metrics::histogram!("motcua_job_stage_seconds", "stage" => stage).record(ms / 1e3);
         }
