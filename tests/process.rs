@@ -82,7 +82,14 @@ fn every_input_gets_a_searchable_pdf_text_and_page_json() {
             ] {
                 assert!(p.get(key).is_some(), "{stem}: page lacks {key}");
             }
-            for stage in ["decode_ms", "normalize_ms", "ocr_ms", "render_ms"] {
+            for stage in [
+                "decode_ms",
+                "normalize_ms",
+                "ocr_ms",
+                "plain_ms",
+                "render_ms",
+                "extract_ms",
+            ] {
                 assert!(
                     p["timings"][stage].as_f64().is_some_and(|t| t >= 0.0),
                     "{stem}: timing {stage}"
