@@ -21,6 +21,7 @@ pub fn normalize(kind: FieldType, raw: &str) -> Result<Norm, vn::Reason> {
         FieldType::Sex => vn::sex(raw),
         FieldType::Ethnicity => vn::ethnicity(raw),
         FieldType::Nationality => vn::nationality(raw),
+        FieldType::Relation => vn::relation(raw),
         FieldType::Year => vn::year(raw),
         FieldType::Address | FieldType::Text => vn::text(raw),
     }

@@ -606,8 +606,7 @@ pub fn locate(
     let mut regions = Vec::new();
     if row {
         regions.push(row_region(page, &hit, &words, stop, start, right));
-        let free = spec.kind.is_free_text();
-        if free
+        if spec.kind.wraps()
             && open
             && let Some((more, region)) = continuation(page, &hit, &words, &labels, right)
         {

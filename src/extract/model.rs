@@ -17,6 +17,8 @@ pub enum FieldType {
     Sex,
     Ethnicity,
     Nationality,
+    /// How the declarant is related to the person the paper is about (`Mẹ`, `Con trai`).
+    Relation,
     Address,
     Year,
     Text,
@@ -28,6 +30,11 @@ impl FieldType {
         matches!(self, FieldType::Address | FieldType::Text)
     }
 
+    /// Values of words that run on to the next row when the row ends (`Bản` / `thân`).
+    pub fn wraps(self) -> bool {
+        self.is_free_text() || self == FieldType::Relation
+    }
+
     fn parse(s: &str) -> Option<FieldType> {
         Some(match s {
             "name" => FieldType::Name,
@@ -36,6 +43,7 @@ impl FieldType {
             "sex" => FieldType::Sex,
             "ethnicity" => FieldType::Ethnicity,
             "nationality" => FieldType::Nationality,
+            "relation" => FieldType::Relation,
             "address" => FieldType::Address,
             "year" => FieldType::Year,
             "text" => FieldType::Text,
@@ -374,7 +382,7 @@ pub fn load_model(file: &Path) -> Result<Model, Vec<ModelError>> {
         let kind = FieldType::parse(&f.kind);
         if kind.is_none() {
             ferr(format!(
-                "unknown type {:?} (name, date, personal_id, sex, ethnicity, nationality, address, year, text)",
+                "unknown type {:?} (name, date, personal_id, sex, ethnicity, nationality, relation, address, year, text)",
                 f.kind
             ));
         }

@@ -1,6 +1,6 @@
 //! Values from closed lists: sex, ethnic group, nationality.
 
-use super::lists::{ETHNIC_GROUPS, NATIONALITIES, SEXES};
+use super::lists::{ETHNIC_GROUPS, NATIONALITIES, RELATIONS, SEXES};
 use super::{Norm, Reason, tidy};
 use crate::extract::fold::fold;
 use crate::text::nfc;
@@ -70,6 +70,12 @@ pub fn ethnicity(raw: &str) -> Result<Norm, Reason> {
     closed(raw, ETHNIC_GROUPS, "ethnic group")
 }
 
+/// A kin term is proven; any other wording (`Người làm chứng`, a hospital's representative) is
+/// kept as written, unchecked: the list is of what is usual, not of what is allowed.
+pub fn relation(raw: &str) -> Result<Norm, Reason> {
+    closed(raw, RELATIONS, "relation").or_else(|_| super::text(raw))
+}
+
 /// Việt Nam is proven; another nationality is kept as written, unchecked.
 pub fn nationality(raw: &str) -> Result<Norm, Reason> {
     closed(raw, NATIONALITIES, "nationality").or_else(|_| {
@@ -110,6 +116,26 @@ mod tests {
         assert!(r.repair.is_some());
         assert!(sex("Nừa").is_err());
         assert!(sex("").is_err());
+    }
+
+    #[test]
+    fn relation_from_kin_terms_and_any_other_wording_unchecked() {
+        let r = relation("Mẹ").unwrap();
+        assert_eq!(
+            (r.value.as_str(), r.checked, r.repair.is_none()),
+            ("Mẹ", true, true)
+        );
+        // A mark lost: one kin term folds to it.
+        let r = relation("Me").unwrap();
+        assert_eq!((r.value.as_str(), r.checked), ("Mẹ", true));
+        assert!(r.repair.is_some());
+        assert_eq!(relation("CON TRAI").unwrap().value, "Con trai");
+        // `Ba` is a father in the south and `Bà` a grandmother: neither is repaired.
+        assert_eq!(relation("Ba").unwrap().value, "Ba");
+        let r = relation("Ba").unwrap();
+        assert!(r.checked && r.repair.is_none());
+        let r = relation("Người làm chứng").unwrap();
+        assert_eq!((r.value.as_str(), r.checked), ("Người làm chứng", false));
     }
 
     #[test]

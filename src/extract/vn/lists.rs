@@ -141,6 +141,50 @@ pub const SURNAMES: &[&str] = &[
 
 pub const SEXES: &[&[&str]] = &[&["Nam", "Male"], &["Nữ", "Female"]];
 
+/// How a declarant is related to the person a civil-status paper is about (the child, the
+/// deceased, the person whose marital status is certified): kin terms, southern ones too (`Ba`,
+/// `Má`). `Ba` (father) and `Bà` (grandmother) differ only by a mark, so neither is repaired to
+/// the other.
+pub const RELATIONS: &[&[&str]] = &[
+    &["Cha"],
+    &["Bố"],
+    &["Ba"],
+    &["Mẹ"],
+    &["Má"],
+    &["Ông"],
+    &["Bà"],
+    &["Ông nội"],
+    &["Bà nội"],
+    &["Ông ngoại"],
+    &["Bà ngoại"],
+    &["Anh"],
+    &["Chị"],
+    &["Em"],
+    &["Anh trai"],
+    &["Chị gái"],
+    &["Em trai"],
+    &["Em gái"],
+    &["Cô"],
+    &["Dì"],
+    &["Chú"],
+    &["Bác"],
+    &["Cậu"],
+    &["Mợ"],
+    &["Thím"],
+    &["Con"],
+    &["Con trai"],
+    &["Con gái"],
+    &["Con dâu"],
+    &["Con rể"],
+    &["Cháu"],
+    &["Cháu nội"],
+    &["Cháu ngoại"],
+    &["Vợ"],
+    &["Chồng"],
+    &["Bản thân"],
+    &["Người giám hộ"],
+];
+
 /// Nationalities a civil-status form of a commune office states; others stay unchecked.
 pub const NATIONALITIES: &[&[&str]] = &[&["Việt Nam", "Vietnamese", "Viet Nam"]];
 

@@ -10,7 +10,7 @@ mod numwords;
 mod pid;
 pub mod places;
 
-pub use closed::{ethnicity, nationality, sex};
+pub use closed::{ethnicity, nationality, relation, sex};
 pub use date::{Date, date, year};
 pub use name::name;
 pub use numwords::parse_number;
