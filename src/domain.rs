@@ -83,7 +83,8 @@ impl Line {
 pub struct StageTimings {
     pub decode_ms: f64,
     pub normalize_ms: f64,
-    /// OCR time, of which `plain_ms` went to the guard's plain reading (0 when none).
+    /// OCR time, of which `plain_ms` went to the guard (its plain reading when it made one;
+    /// well under a millisecond when it did not).
     pub ocr_ms: f64,
     pub plain_ms: f64,
     pub render_ms: f64,
