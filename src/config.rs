@@ -350,6 +350,27 @@ pub struct ServerConfig {
     /// images, PDFs and other binary files are sent as they are. Off behind a proxy that
     /// compresses already.
     pub compress: bool,
+    /// A request's header must have arrived this long after the connection is ready for it.
+    /// Hyper counts the wait for the next request on a kept-alive connection on the same clock,
+    /// so this is also how long an idle connection is kept.
+    pub header_timeout_secs: u64,
+    /// A request body must bring at least this many bytes a second, measured over each
+    /// `body_rate_window_secs` (a stalled or trickling upload gets 408 `body_too_slow`; a slow
+    /// link that keeps moving is fine). 0 turns the check off.
+    pub min_body_bytes_per_sec: u64,
+    pub body_rate_window_secs: u64,
+    /// A response the client stops reading is dropped after this long without progress.
+    pub send_timeout_secs: u64,
+    /// Connections served at once (lowered at start to half the open-files limit, so that
+    /// blobs, temp files and the database always have descriptors left).
+    pub max_connections: usize,
+    /// Connections served at once from one client address; 0 = no cap (behind a reverse proxy
+    /// every client has the proxy's address).
+    pub max_connections_per_client: usize,
+    /// Connections beyond the caps still get `/healthz` answered, and everything else a
+    /// 503/429 `too_many_connections`, on this many extra slots (the oldest is dropped for a
+    /// newer one): probes keep working under a flood.
+    pub reserve_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -363,6 +384,13 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             retry_after_secs: 5,
             compress: true,
+            header_timeout_secs: 20,
+            min_body_bytes_per_sec: 1024,
+            body_rate_window_secs: 30,
+            send_timeout_secs: 60,
+            max_connections: 1024,
+            max_connections_per_client: 256,
+            reserve_connections: 32,
         }
     }
 }
@@ -932,6 +960,17 @@ impl Config {
         }
         if s.retry_after_secs == 0 {
             errs.push("server.retry_after_secs must be > 0".to_string());
+        }
+        for (name, v) in [
+            ("header_timeout_secs", s.header_timeout_secs),
+            ("body_rate_window_secs", s.body_rate_window_secs),
+            ("send_timeout_secs", s.send_timeout_secs),
+            ("max_connections", s.max_connections as u64),
+            ("reserve_connections", s.reserve_connections as u64),
+        ] {
+            if v == 0 {
+                errs.push(format!("server.{name} must be > 0"));
+            }
         }
         if errs.is_empty() {
             Ok(())

@@ -3,6 +3,8 @@
 //! of its own on the server `MOTCUA_TEST_PG_URL` names; skipped with a message when unset).
 
 mod common;
+#[path = "service/connections.rs"]
+mod connections;
 #[path = "service/outage.rs"]
 mod outage;
 
@@ -134,9 +136,22 @@ fn env_for(site: &Site, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 
 impl Server {
     fn start(site: &Site, extra: &[(&str, &str)]) -> Server {
+        Self::start_under(site, extra, &[])
+    }
+
+    /// Started through `prefix` (e.g. `prlimit --nofile=256:256`).
+    fn start_under(site: &Site, extra: &[(&str, &str)], prefix: &[&str]) -> Server {
         let n = std::fs::read_dir(site.path()).map_or(0, |d| d.count());
         let log = site.path().join(format!("serve-{n}.log"));
-        let mut child = Command::new(BIN)
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .arg("serve")
             .envs(env_for(site, extra))
             .stdout(Stdio::piped())

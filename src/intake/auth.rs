@@ -145,7 +145,7 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth(Actor::Anonymous));
         };
         let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
-        if let Some(token) = value.strip_prefix("Bearer ") {
+        if let Some(token) = scheme(value, "Bearer") {
             let token = token.trim();
             let hash = token_hash(token);
             if token.starts_with(STATION_PREFIX) {
@@ -162,7 +162,7 @@ impl FromRequestParts<AppState> for Auth {
             }
             return Err(AppError::Unauthorized);
         }
-        if let Some(b64) = value.strip_prefix("Basic ") {
+        if let Some(b64) = scheme(value, "Basic") {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
                 .map_err(|_| AppError::Unauthorized)?;
@@ -185,6 +185,12 @@ impl FromRequestParts<AppState> for Auth {
         }
         Err(AppError::Unauthorized)
     }
+}
+
+/// The credentials after an auth scheme, whose name is case-insensitive (RFC 9110 §11.1).
+fn scheme<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(name).then_some(rest)
 }
 
 /// May `actor` read this dossier and upload into it? Stations and clerks: dossiers of their

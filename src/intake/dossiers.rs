@@ -46,7 +46,7 @@ pub async fn create(
     Auth(actor): Auth,
     body: Result<Json<CreateDossier>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let Json(req) = body.map_err(AppError::from)?;
     let procedure = req.procedure.trim();
     if procedure.is_empty() || procedure.len() > 200 {
         return Err(AppError::BadRequest(

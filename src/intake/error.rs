@@ -85,6 +85,13 @@ pub enum AppError {
     NotReviewed { pending: Vec<serde_json::Value> },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A connection past `server.max_connections` or the per-client cap.
+    #[error("too many connections; try again later")]
+    TooManyConnections,
+    /// The request body fell below `server.min_body_bytes_per_sec`.
+    #[error("{0}")]
+    BodyTooSlow(String),
+
     #[error("internal error")]
     Internal(String),
 }
@@ -110,7 +117,10 @@ impl AppError {
             | AppError::StaleVersion { .. }
             | AppError::NotReviewed { .. }
             | AppError::DossierClosed(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::TooManyConnections => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::BodyTooSlow(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -140,6 +150,8 @@ impl AppError {
             AppError::NotReviewed { .. } => "not_reviewed",
             AppError::DossierClosed(_) => "dossier_closed",
             AppError::Unavailable(_) => "unavailable",
+            AppError::TooManyConnections => "too_many_connections",
+            AppError::BodyTooSlow(_) => "body_too_slow",
             AppError::Internal(_) => "internal",
         }
     }
@@ -150,7 +162,9 @@ impl AppError {
 
     /// A multipart read error: the body limit shows up here as 413.
     pub fn from_multipart(e: axum::extract::multipart::MultipartError, limit: u64) -> Self {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if let Some(slow) = super::body_rate::too_slow(&e) {
+            AppError::BodyTooSlow(slow.to_string())
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::RequestTooLarge { limit }
         } else {
             AppError::Multipart(e.body_text())
@@ -183,6 +197,23 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Axum's own bound on JSON bodies (`DefaultBodyLimit`, not raised for the JSON routes).
+pub const JSON_BODY_LIMIT: u64 = 2 * 1024 * 1024;
+
+impl From<axum::extract::rejection::JsonRejection> for AppError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if let Some(slow) = super::body_rate::too_slow(&e) {
+            AppError::BodyTooSlow(slow.to_string())
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::RequestTooLarge {
+                limit: JSON_BODY_LIMIT,
+            }
+        } else {
+            AppError::BadRequest(e.body_text())
+        }
+    }
+}
+
 impl From<RepoError> for AppError {
     fn from(e: RepoError) -> Self {
         match e {
@@ -210,4 +241,56 @@ impl From<StoreError> for AppError {
             e => AppError::Internal(e.to_string()),
         }
     }
+}
+
+/// The one JSON error shape for what the framework answers itself: path or query parameters that
+/// do not parse, bodies it refuses (too large, not JSON), methods a route does not have. Its text
+/// becomes the message; the code follows the status. Our own errors are JSON already, and the
+/// review UI's pages are HTML.
+pub async fn json_errors(r: Response) -> Response {
+    let status = r.status();
+    let typed = r
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_value",
+        StatusCode::REQUEST_TIMEOUT => "body_too_slow",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal",
+    };
+    metrics::counter!("motcua_http_errors_total", "code" => code).increment(1);
+    let error = ErrorDetail {
+        code,
+        message,
+        details: None,
+    };
+    let mut out = (status, Json(ErrorBody { error })).into_response();
+    // What the framework said beside the body stays (`Allow` of a 405).
+    for (k, v) in parts.headers.iter() {
+        if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().entry(k).or_insert(v.clone());
+        }
+    }
+    out
 }

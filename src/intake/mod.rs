@@ -19,6 +19,7 @@
 //! | `/review/…` | the clerks' web UI ([`crate::web`]); its session cookie also works here |
 
 pub mod auth;
+pub mod body_rate;
 #[cfg(test)]
 mod compression_tests;
 mod dossiers;
@@ -97,12 +98,33 @@ fn api_routes(body_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::pdf))
 }
 
+/// What a connection past the caps gets (`service::http`): liveness answered as usual, every
+/// other request a 503 `too_many_connections`.
+pub fn overflow_router(retry_after_secs: u64) -> Router {
+    Router::new()
+        .route("/healthz", axum::routing::get(ops::healthz))
+        .fallback(move || async move {
+            let mut r = axum::response::IntoResponse::into_response(AppError::TooManyConnections);
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r
+        })
+}
+
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.cfg.server.max_request_bytes).unwrap_or(usize::MAX);
     let retry_after = HeaderValue::from(state.cfg.server.retry_after_secs);
     let (api, _doc) = api_routes(body_limit).split_for_parts();
+    let floor = body_rate::Floor {
+        bytes_per_sec: state.cfg.server.min_body_bytes_per_sec,
+        window: std::time::Duration::from_secs(state.cfg.server.body_rate_window_secs),
+    };
     api.merge(crate::web::routes())
         .fallback(|| async { AppError::NotFound("route") })
+        .layer(middleware::map_response(error::json_errors))
+        .layer(middleware::map_request(
+            move |r| async move { floor.guard(r) },
+        ))
         // Every 503 (database or store unreachable) tells clients when to come back.
         .layer(middleware::map_response(move |mut r: Response| {
             let retry_after = retry_after.clone();

@@ -221,7 +221,7 @@ pub async fn decide(
 ) -> Result<Json<Value>, AppError> {
     // Who may ask comes before what they ask.
     let (clerk, d) = own_dossier(&st, &actor, &code).await?;
-    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let Json(req) = body.map_err(AppError::from)?;
     let event = match req.action.as_str() {
         "approve" => Event::Approve,
         "return" => Event::Return,
@@ -341,7 +341,7 @@ pub async fn edit_field(
 ) -> Result<Json<Value>, AppError> {
     // Who may ask comes before what they ask.
     let (clerk, d) = own_dossier(&st, &actor, &code).await?;
-    let Json(req) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let Json(req) = body.map_err(AppError::from)?;
     let value = match req.value.as_deref() {
         None => None,
         Some(v) => Some(corrected_value(&st, &d, id, v).await?),

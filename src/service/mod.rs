@@ -2,6 +2,7 @@
 //! `motcua serve` (API + workers), `motcua worker` (workers only), `migrate` and `admin`.
 
 pub mod admin;
+pub mod http;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,13 +135,25 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
         .and_then(|_| b.repo.watch_jobs(wake.clone(), stop.clone()));
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
     if api {
+        let open_files = http::raise_open_files_limit();
+        if let Some((soft, hard)) = open_files {
+            tracing::info!(soft, hard, "open-files limit");
+        }
+        let limits = http::ConnLimits::new(&cfg.server, open_files.map(|(soft, _)| soft));
         let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.server.listen))?;
         let addr = listener.local_addr()?;
         // The one line on stdout: scripts and tests read the address (the port may be 0).
         println!("listening on http://{addr}");
-        tracing::info!(%addr, data_dir = %cfg.server.data_dir.display(), "intake API listening");
+        tracing::info!(
+            %addr,
+            data_dir = %cfg.server.data_dir.display(),
+            max_connections = limits.max_connections,
+            per_client = limits.max_per_client,
+            "intake API listening"
+        );
+        let overflow = intake::overflow_router(cfg.server.retry_after_secs);
         let state = AppState {
             repo: b.repo.clone(),
             store: b.store.clone(),
@@ -149,9 +162,15 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
             metrics,
             defs: defs.clone(),
         };
-        axum::serve(listener, intake::router(state))
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .await?;
+        http::serve(
+            listener,
+            intake::router(state),
+            overflow,
+            limits,
+            stop.clone(),
+            grace,
+        )
+        .await;
     } else {
         stop.cancelled().await;
     }
