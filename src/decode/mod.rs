@@ -321,6 +321,49 @@ mod tests {
         assert_eq!(err.code(), "page_too_large", "{err}");
     }
 
+    /// A header declaring a huge page is refused with the size it declares, not "0×0".
+    #[test]
+    fn a_huge_declared_page_is_refused_with_its_declared_size() {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut c = !0u32;
+            for &b in bytes {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        }
+        let img = DynamicImage::new_luma8(8, 8);
+        let mut png = encode(&img, image::ImageFormat::Png);
+        // IHDR: width and height at 16..24, its CRC over type and data at 29..33.
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let mut jpeg = encode(&img, image::ImageFormat::Jpeg);
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("baseline SOF");
+        // FFC0, length (2), precision (1), height (2), width (2).
+        jpeg[sof + 5..sof + 7].copy_from_slice(&65_500u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&65_500u16.to_be_bytes());
+        for (bytes, side) in [(png, 100_000), (jpeg, 65_500)] {
+            match decode(bytes.into(), &Limits::default()) {
+                Err(DecodeError::PageTooLarge { width, height, .. }) => {
+                    assert_eq!((width, height), (side, side));
+                }
+                Err(e) => panic!("{side}: {e}"),
+                Ok(_) => panic!("{side}: decoded"),
+            }
+        }
+    }
+
     #[test]
     fn truncated_jpeg_and_png_are_corrupt() {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| {

@@ -40,8 +40,8 @@ pub(super) fn decode(
     };
     let mut reader = ImageReader::with_format(Cursor::new(&data[..]), image_format);
     let mut il = image::Limits::default();
-    il.max_image_width = Some(limits.max_page_side);
-    il.max_image_height = Some(limits.max_page_side);
+    // No width/height bound here: the decoder would refuse the header without telling the
+    // size, and `check_page_size` below reports the declared size (the allocation bound stays).
     il.max_alloc = Some(limits.max_decode_alloc_bytes);
     reader.limits(il);
     let err = |e| map_err(name, limits, e);
