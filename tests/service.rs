@@ -7,6 +7,8 @@ mod common;
 mod connections;
 #[path = "service/outage.rs"]
 mod outage;
+#[path = "service/parts.rs"]
+mod parts;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -159,6 +159,8 @@ impl AppError {
     /// Code of a file refused inside an otherwise accepted batch.
     pub const FILE_UNSUPPORTED: &'static str = "unsupported_media_type";
     pub const FILE_EMPTY: &'static str = "empty_file";
+    /// A part with neither a file name nor file content (a form field).
+    pub const PART_NOT_A_FILE: &'static str = "not_a_file";
 
     /// A multipart read error: the body limit shows up here as 413.
     pub fn from_multipart(e: axum::extract::multipart::MultipartError, limit: u64) -> Self {

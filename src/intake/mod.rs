@@ -29,6 +29,7 @@ pub mod openapi;
 #[cfg(test)]
 mod openapi_tests;
 mod ops;
+mod part_name;
 mod review;
 #[cfg(test)]
 mod review_tests;

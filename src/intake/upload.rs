@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{Auth, check_dossier_access};
 use super::error::{AppError, ErrorBody};
+use super::part_name;
 use crate::decode::Format;
 use crate::domain::{Attachment, NewAttachment};
 use crate::queue::JobPayload;
@@ -145,29 +146,45 @@ async fn accept(
         .await
         .map_err(|e| AppError::from_multipart(e, limit))?
     {
-        // Form fields without a file name (e.g. a note) are not files.
-        let Some(filename) = field.file_name().map(display_name) else {
-            continue;
-        };
+        // Every part is stored or listed in `rejected`: a name in any form (`filename*`, a legacy
+        // code page), and a nameless part whose content is a file we take, are files too.
+        let filename = part_name::file_name(field.headers())
+            .or_else(|| field.file_name().map(str::to_string))
+            .map(|n| display_name(&n));
+        let field_name = field.name().map(str::to_string);
         count += 1;
         if count > st.cfg.server.max_files_per_request {
             return Err(AppError::TooManyFiles {
                 limit: st.cfg.server.max_files_per_request,
             });
         }
-        match receive(st, field, limit).await? {
-            Received::Stored(mut f) => {
-                f.filename = Some(filename);
+        match (receive(st, field, limit).await?, filename) {
+            (Received::Stored(mut f), name) => {
+                let name = name
+                    .unwrap_or_else(|| part_name::by_type(field_name.as_deref(), &f.media_type));
+                f.filename = Some(name);
                 files.push(f);
             }
-            Received::Rejected { code, message } => {
+            (Received::Rejected { code, message }, Some(filename)) => {
                 metrics::counter!("motcua_uploads_total", "result" => "rejected").increment(1);
                 rejected.push(json!({ "filename": filename, "code": code, "message": message }));
+            }
+            (Received::Rejected { .. }, None) => {
+                // A form field (a note): not a file, and said so.
+                rejected.push(json!({
+                    "filename": null,
+                    "field": field_name,
+                    "code": AppError::PART_NOT_A_FILE,
+                    "message": "a form field without a file name whose content is not a file",
+                }));
             }
         }
     }
     if files.is_empty() {
-        return Err(if rejected.is_empty() {
+        let only_fields = rejected
+            .iter()
+            .all(|r| r["code"] == AppError::PART_NOT_A_FILE);
+        return Err(if only_fields {
             AppError::NoFiles
         } else {
             AppError::UnsupportedMediaType { rejected }
