@@ -257,21 +257,30 @@ async fn admin(cfg: Config, what: AdminCommand) -> anyhow::Result<()> {
 
 /// Tesseract's OpenMP must not start threads of its own: parallelism comes from pages, one engine
 /// per core. libgomp reads `OMP_THREAD_LIMIT` when it is loaded, before `main`, so when the variable
-/// is not already 1 the program sets it and replaces itself with a fresh copy that sees it.
+/// is not already 1 the program sets it and replaces itself with a fresh copy that sees it. The
+/// copy is `/proc/self/exe`, which still names this program when its file was replaced or removed
+/// meanwhile (an upgrade while it starts); should that fail too, each OCR thread limits OpenMP
+/// itself (`ocr::openmp`), so it never runs unlimited.
 fn limit_openmp() {
     use std::os::unix::process::CommandExt;
-    if std::env::var_os("OMP_THREAD_LIMIT").is_some_and(|v| v == "1") {
+    if motcua::ocr::openmp::limited_by_env() {
         return;
     }
-    // SAFETY: no other thread exists yet.
-    unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
-    if let Ok(exe) = std::env::current_exe() {
-        let err = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .exec();
-        // Not fatal: OCR still works, only slower (OpenMP threads compete with page workers).
-        eprintln!("warning: could not re-execute with OMP_THREAD_LIMIT=1: {err}");
-    }
+    let args: Vec<_> = std::env::args_os().collect();
+    let exec = |path: &std::path::Path| {
+        std::process::Command::new(path)
+            .arg0(args.first().cloned().unwrap_or_default())
+            .args(args.iter().skip(1))
+            .env("OMP_THREAD_LIMIT", "1")
+            .exec()
+    };
+    let first = exec(std::path::Path::new("/proc/self/exe"));
+    let second = std::env::current_exe().map(|p| exec(&p));
+    // Both failed: this process's environment is unchanged, so `ocr::openmp` knows to step in.
+    eprintln!(
+        "note: could not re-execute with OMP_THREAD_LIMIT=1 ({first}; {}); OpenMP is limited on each OCR thread instead",
+        second.map_or_else(|e| e.to_string(), |e| e.to_string())
+    );
 }
 
 fn check(cfg: &Config, models: Option<PathBuf>, pipelines: Option<PathBuf>) -> ExitCode {

@@ -632,3 +632,29 @@ fn a_typed_cover_letter_in_front_of_a_scan_is_processed_whole() {
     assert_eq!(images.lines().count(), 2, "page 1 draws no image: {images}");
     assert!(pdftotext(&pdf, false).contains("CĂN CƯỚC"));
 }
+
+/// A program whose file was replaced or removed while it started (an upgrade) still re-executes
+/// itself with `OMP_THREAD_LIMIT=1` (issue 15, finding 8: it used to run OpenMP unlimited,
+/// warning only). Here the binary is started from an open descriptor of a file already removed.
+#[test]
+fn openmp_is_limited_even_when_the_binary_was_removed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("motcua");
+    std::fs::copy(env!("CARGO_BIN_EXE_motcua"), &copy).unwrap();
+    let file = std::fs::File::open(&copy).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    use std::os::fd::AsRawFd;
+    let out = dir.path().join("out");
+    let o = std::process::Command::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .args(["process", "--out", out.to_str().unwrap()])
+        .arg(fixture("cccd-clean.png"))
+        .env_remove("OMP_THREAD_LIMIT")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("could not re-execute"), "{err}");
+    assert!(!err.contains("OMP_THREAD_LIMIT is not 1"), "{err}");
+    assert!(out.join("cccd-clean.pdf").is_file());
+}

@@ -5,6 +5,7 @@
 mod api;
 mod choice;
 pub mod lost_lines;
+pub mod openmp;
 mod order;
 pub mod value_crop;
 pub mod value_reader;
@@ -35,12 +36,17 @@ pub enum OcrError {
     Recognize,
     #[error("page image has an invalid size for Tesseract")]
     Image,
+    /// OMP_THREAD_LIMIT is not 1 and the OpenMP runtime could not be limited otherwise.
+    #[error("cannot keep Tesseract's OpenMP to one thread (set OMP_THREAD_LIMIT=1): {0}")]
+    OpenMp(String),
 }
 
 impl OcrError {
     pub fn code(&self) -> &'static str {
         match self {
-            OcrError::Init { .. } | OcrError::Variable { .. } => "ocr_unavailable",
+            OcrError::Init { .. } | OcrError::Variable { .. } | OcrError::OpenMp(_) => {
+                "ocr_unavailable"
+            }
             OcrError::Recognize | OcrError::Image => "ocr_failed",
         }
     }
@@ -91,7 +97,7 @@ impl Engine {
         let init = || OcrError::Init {
             lang: config.lang.clone(),
         };
-        warn_if_openmp_unlimited();
+        openmp::ensure_limited().map_err(OcrError::OpenMp)?;
         let lang = CString::new(config.lang.as_str()).map_err(|_| init())?;
         let datapath = c_paths(config).ok_or_else(init)?;
         let mut api = api::Api::new(datapath.as_deref(), &lang, TessOcrEngineMode_OEM_LSTM_ONLY)
@@ -205,18 +211,6 @@ impl Engine {
         let o = osd.detect_orientation();
         osd.clear();
         Ok(o)
-    }
-}
-
-/// Tesseract parallelises with OpenMP, and libgomp reads `OMP_THREAD_LIMIT` once, when it is
-/// loaded: it cannot be changed from inside the process. The binary re-executes itself with the
-/// variable set; `.cargo/config.toml` sets it for tests and benches. Anyone else is warned once.
-fn warn_if_openmp_unlimited() {
-    static WARNED: std::sync::Once = std::sync::Once::new();
-    if std::env::var_os("OMP_THREAD_LIMIT").is_none_or(|v| v != "1") {
-        WARNED.call_once(|| {
-            tracing::warn!("OMP_THREAD_LIMIT is not 1: Tesseract's OpenMP threads will fight the page workers for cores")
-        });
     }
 }
 

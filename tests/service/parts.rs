@@ -31,8 +31,14 @@ fn parts_named_in_a_legacy_code_page_or_by_filename_star_or_not_at_all_are_store
     let tif = std::fs::read(fixture("text-fax.tif")).unwrap();
     let parts: [(&[u8], &[u8]); 4] = [
         // "Tờ khai.png" in Windows-1258.
-        (b"form-data; name=\"file\"; filename=\"T\xF4\xCC khai.png\"", &png),
-        (b"form-data; name=\"file\"; filename*=UTF-8''gi%E1%BA%A5y%20t%E1%BB%9D.jpg", &jpg),
+        (
+            b"form-data; name=\"file\"; filename=\"T\xF4\xCC khai.png\"",
+            &png,
+        ),
+        (
+            b"form-data; name=\"file\"; filename*=UTF-8''gi%E1%BA%A5y%20t%E1%BB%9D.jpg",
+            &jpg,
+        ),
         (b"form-data; name=\"scan\"", &tif),
         (b"form-data; name=\"note\"", "ghi chú".as_bytes()),
     ];
@@ -53,7 +59,10 @@ fn parts_named_in_a_legacy_code_page_or_by_filename_star_or_not_at_all_are_store
         .map(|a| a["filename"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 3, "{receipt}");
-    assert!(names[0].starts_with('T') && names[0].ends_with(" khai.png"), "{names:?}");
+    assert!(
+        names[0].starts_with('T') && names[0].ends_with(" khai.png"),
+        "{names:?}"
+    );
     assert_eq!(names[1], "giấy tờ.jpg");
     assert_eq!(names[2], "scan.tif");
     let rejected = receipt["rejected"].as_array().unwrap();
