@@ -27,6 +27,11 @@ pub(super) enum Done {
 fn classify(e: FileError) -> JobError {
     match &e {
         FileError::Ocr(o) if o.code() == "ocr_unavailable" => JobError::retry(&e),
+        FileError::Read(io) | FileError::Write { source: io, .. }
+            if crate::store::io_may_pass(io) =>
+        {
+            JobError::Passing(e.to_string())
+        }
         FileError::Read(_) | FileError::Write { .. } => JobError::retry(&e),
         _ => JobError::Abort {
             code: e.code().to_string(),
@@ -46,7 +51,7 @@ pub(super) async fn process(
         .repo
         .attachment(id)
         .await
-        .map_err(JobError::retry)?
+        .map_err(JobError::repo)?
         .ok_or_else(|| JobError::Abort {
             code: "attachment_missing".into(),
             message: format!("attachment {id} does not exist"),
@@ -143,7 +148,7 @@ pub(super) async fn process(
         .repo
         .complete_attachment(job.id, worker, id, &result)
         .await
-        .map_err(JobError::retry)?;
+        .map_err(JobError::repo)?;
     Ok(if owned {
         Done::Completed {
             pages: pages.len(),

@@ -1,6 +1,8 @@
 //! Jobs on the database queue: payloads, the retry policy and the worker loop. A job's handler
-//! returns [`JobError::Retry`] for trouble that may pass (store, database, OCR engine start) and
-//! [`JobError::Abort`] for a bad input, which no retry can fix.
+//! returns [`JobError::Unavailable`] or [`JobError::Passing`] for trouble of the machine (store or
+//! database unreachable, out of descriptors or space), retried without using up an attempt;
+//! [`JobError::Retry`] for other trouble that may pass (an OCR engine that does not start),
+//! dead-lettered after `max_attempts`; [`JobError::Abort`] for a bad input, which no retry can fix.
 
 mod attachment;
 pub mod worker;
@@ -53,6 +55,10 @@ pub enum JobError {
     /// attempts).
     #[error("{0}")]
     Unavailable(String),
+    /// Trouble of the machine, not of the file (the database unreachable, out of descriptors,
+    /// space or memory): retried after the backoff without using up an attempt.
+    #[error("{0}")]
+    Passing(String),
 }
 
 impl JobError {
@@ -69,11 +75,20 @@ impl JobError {
         }
     }
 
+    /// A database error: passing when the database cannot be reached.
+    pub fn repo(e: crate::repo::RepoError) -> Self {
+        match e {
+            crate::repo::RepoError::Unavailable(_) => JobError::Passing(e.to_string()),
+            e => JobError::Retry(e.to_string()),
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             JobError::Retry(_) => "retry",
             JobError::Abort { code, .. } => code,
             JobError::Unavailable(_) => "store_unavailable",
+            JobError::Passing(_) => "passing",
         }
     }
 }
@@ -108,12 +123,15 @@ impl RetryPolicy {
                 code: code.clone(),
                 message: message.clone(),
             },
-            JobError::Retry(e) | JobError::Unavailable(e) if attempts >= self.max_attempts => {
-                FailOutcome::Dead {
-                    error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
-                }
-            }
-            JobError::Retry(e) | JobError::Unavailable(e) => FailOutcome::Retry {
+            // The attempt is given back: an outage or a full disk must not fail good files.
+            JobError::Unavailable(e) | JobError::Passing(e) => FailOutcome::Pass {
+                at: now + self.backoff_ms(attempts) as i64,
+                error: format!("passing trouble, attempt not counted: {e}"),
+            },
+            JobError::Retry(e) if attempts >= self.max_attempts => FailOutcome::Dead {
+                error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
+            },
+            JobError::Retry(e) => FailOutcome::Retry {
                 at: now + self.backoff_ms(attempts) as i64,
                 error: format!("attempt {attempts}/{}: {e}", self.max_attempts),
             },
@@ -156,12 +174,24 @@ mod tests {
             FailOutcome::Retry { at: 1010, .. }
         ));
         assert!(matches!(p.outcome(4, &e, 10), FailOutcome::Dead { .. }));
+        // Trouble of the machine: retried after the backoff, at any attempt, never dead.
         let down = JobError::store(crate::store::StoreError::Unavailable("refused".into()));
         assert_eq!(down.code(), "store_unavailable");
         assert!(matches!(
-            p.outcome(2, &down, 10),
-            FailOutcome::Retry { at: 2010, .. }
+            p.outcome(4, &down, 10),
+            FailOutcome::Pass { at: 3010, .. }
         ));
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOSPC] {
+            let io = crate::store::StoreError::Io(std::io::Error::from_raw_os_error(errno));
+            assert!(matches!(JobError::store(io), JobError::Unavailable(_)));
+        }
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(matches!(
+            JobError::store(crate::store::StoreError::Io(missing)),
+            JobError::Retry(_)
+        ));
+        let db = crate::repo::RepoError::Unavailable("refused".into());
+        assert!(matches!(JobError::repo(db), JobError::Passing(_)));
         let bad = JobError::Abort {
             code: "corrupt_file".into(),
             message: "cut".into(),

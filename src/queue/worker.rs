@@ -293,6 +293,7 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
             let outcome = ctx.policy.outcome(job.attempts, &e, now_millis());
             let kind = match &outcome {
                 crate::repo::FailOutcome::Retry { .. } => "retry",
+                crate::repo::FailOutcome::Pass { .. } => "pass",
                 crate::repo::FailOutcome::Abort { .. } => "abort",
                 crate::repo::FailOutcome::Dead { .. } => "dead",
             };

@@ -182,6 +182,8 @@ pub struct ClaimedJob {
 pub enum FailOutcome {
     /// Try again at `at`.
     Retry { at: Millis, error: String },
+    /// Try again at `at`, the attempt given back: the trouble was the machine's, not the file's.
+    Pass { at: Millis, error: String },
     /// The input is bad: attachment failed with `code`, no retry.
     Abort { code: String, message: String },
     /// Too many attempts: dead-lettered, the last error kept.

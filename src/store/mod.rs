@@ -37,8 +37,27 @@ pub enum StoreError {
 impl StoreError {
     /// May pass by itself: the caller should try again later, not give up.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Io(e) => io_may_pass(e),
+            _ => false,
+        }
     }
+}
+
+/// Resource trouble of the machine rather than of the file: out of descriptors (EMFILE, ENFILE),
+/// space or quota (ENOSPC, EDQUOT), memory (ENOMEM), a busy or timed-out device. Retried without
+/// using up the file's attempts.
+pub fn io_may_pass(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOSPC | libc::EDQUOT | libc::ENOMEM)
+            | Some(libc::EAGAIN | libc::EBUSY | libc::EIO)
+    ) || matches!(
+        e.kind(),
+        K::TimedOut | K::Interrupted | K::OutOfMemory | K::StorageFull | K::QuotaExceeded
+    )
 }
 
 /// A validated key: lowercase ASCII segments of `[a-z0-9._-]`, no empty, `.` or `..` segment.

@@ -240,12 +240,15 @@ impl JobQueue for PgRepo {
         let now = now_millis();
         let mut tx = self.tx().await?;
         let (state, run_after, error) = match &outcome {
-            FailOutcome::Retry { at, error } => ("queued", *at, error.clone()),
+            FailOutcome::Retry { at, error } | FailOutcome::Pass { at, error } => {
+                ("queued", *at, error.clone())
+            }
             FailOutcome::Abort { code, message } => ("failed", now, format!("{code}: {message}")),
             FailOutcome::Dead { error } => ("dead", now, error.clone()),
         };
         let row: Option<(Option<i64>, i64)> = sqlx::query_as(
             "UPDATE jobs SET state = $1, run_after = $2, last_error = $3, lease_until = NULL,
+                attempts = CASE WHEN $7 THEN GREATEST(attempts - 1, 0) ELSE attempts END,
                 worker = CASE WHEN $1 = 'queued' THEN NULL ELSE worker END,
                 finished_at = CASE WHEN $1 = 'queued' THEN NULL ELSE $4 END, updated_at = $4
              WHERE id = $5 AND worker = $6 AND state = 'running'
@@ -257,6 +260,7 @@ impl JobQueue for PgRepo {
         .bind(now)
         .bind(job.0)
         .bind(worker)
+        .bind(matches!(outcome, FailOutcome::Pass { .. }))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((attachment, unit)) = row else {
@@ -265,7 +269,7 @@ impl JobQueue for PgRepo {
         };
         if let Some(a) = attachment.map(AttachmentId) {
             match &outcome {
-                FailOutcome::Retry { .. } => {
+                FailOutcome::Retry { .. } | FailOutcome::Pass { .. } => {
                     sqlx::query(
                         "UPDATE attachments SET status = 'queued', updated_at = $1 WHERE id = $2",
                     )
@@ -283,7 +287,8 @@ impl JobQueue for PgRepo {
             }
         }
         // A retry due now is news for idle workers; a later one is found by their polling.
-        if matches!(outcome, FailOutcome::Retry { at, .. } if at <= now) {
+        if matches!(outcome, FailOutcome::Retry { at, .. } | FailOutcome::Pass { at, .. } if at <= now)
+        {
             notify_jobs(&mut tx, UnitId(unit)).await?;
         }
         tx.commit().await?;

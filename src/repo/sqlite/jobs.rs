@@ -204,12 +204,15 @@ impl JobQueue for SqliteRepo {
         let now = crate::domain::now_millis();
         let mut tx = self.write_tx().await?;
         let (state, run_after, error) = match &outcome {
-            FailOutcome::Retry { at, error } => ("queued", *at, error.clone()),
+            FailOutcome::Retry { at, error } | FailOutcome::Pass { at, error } => {
+                ("queued", *at, error.clone())
+            }
             FailOutcome::Abort { code, message } => ("failed", now, format!("{code}: {message}")),
             FailOutcome::Dead { error } => ("dead", now, error.clone()),
         };
         let attachment: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE jobs SET state = ?1, run_after = ?2, last_error = ?3, lease_until = NULL,
+                attempts = CASE WHEN ?7 THEN MAX(attempts - 1, 0) ELSE attempts END,
                 worker = CASE WHEN ?1 = 'queued' THEN NULL ELSE worker END,
                 finished_at = CASE WHEN ?1 = 'queued' THEN NULL ELSE ?4 END, updated_at = ?4
              WHERE id = ?5 AND worker = ?6 AND state = 'running'
@@ -221,6 +224,7 @@ impl JobQueue for SqliteRepo {
         .bind(now)
         .bind(job.0)
         .bind(worker)
+        .bind(matches!(outcome, FailOutcome::Pass { .. }))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(attachment) = attachment else {
@@ -229,7 +233,7 @@ impl JobQueue for SqliteRepo {
         };
         if let Some(a) = attachment.map(AttachmentId) {
             match &outcome {
-                FailOutcome::Retry { .. } => {
+                FailOutcome::Retry { .. } | FailOutcome::Pass { .. } => {
                     sqlx::query(
                         "UPDATE attachments SET status = 'queued', updated_at = ? WHERE id = ?",
                     )

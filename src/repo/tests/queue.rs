@@ -16,6 +16,7 @@ on_every_backend!(
     completing_twice_replaces_pages,
     retries_back_off_then_dead_letter_and_aborts_fail_the_attachment,
     released_claims_are_queued_again_without_counting_the_attempt,
+    passing_trouble_never_uses_up_a_good_files_attempts,
     a_job_whose_worker_keeps_dying_is_dead_lettered,
     same_bytes_in_the_same_dossier_are_one_attachment,
 );
@@ -267,6 +268,33 @@ async fn released_claims_are_queued_again_without_counting_the_attempt(backend: 
         .unwrap()
         .unwrap();
     assert_eq!((again.id, again.attempts), (j.id, 1));
+}
+
+/// The outside test's finding: five `Too many open files` in a row dead-lettered good pages.
+/// Passing trouble gives its attempt back, however often it comes.
+async fn passing_trouble_never_uses_up_a_good_files_attempts(backend: Backend) {
+    let repo = backend.fresh().await;
+    let d = dossier(&*repo, "A").await;
+    let ids = upload(&*repo, &d, 0..1).await;
+    let policy = crate::queue::RetryPolicy {
+        max_attempts: 2,
+        base_ms: 10,
+        max_ms: 10,
+    };
+    let mut t = crate::domain::now_millis() + 1000;
+    for _ in 0..6 {
+        let j = repo.claim("w", t, t + 1000, 2).await.unwrap().unwrap();
+        assert_eq!((j.attachment_id, j.attempts), (Some(ids[0]), 1));
+        let emfile = crate::store::StoreError::Io(std::io::Error::from_raw_os_error(libc::EMFILE));
+        let outcome = policy.outcome(j.attempts, &crate::queue::JobError::store(emfile), t);
+        assert!(matches!(outcome, FailOutcome::Pass { .. }), "{outcome:?}");
+        assert!(repo.fail(j.id, "w", outcome).await.unwrap());
+        t += 100;
+    }
+    let v = repo.attachment_views(d.id).await.unwrap();
+    assert_eq!(v[0].attachment.status, AttachmentStatus::Queued);
+    let job = v[0].job.clone().unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
 }
 
 async fn a_job_whose_worker_keeps_dying_is_dead_lettered(backend: Backend) {
