@@ -92,7 +92,15 @@ async fn main() -> anyhow::Result<()> {
         tasks.spawn(async move {
             loop {
                 let now = now_millis();
-                let Some(job) = repo.claim(&worker, now, now + 60_000, 5).await? else {
+                let Some(job) = repo
+                    .claim(
+                        &worker,
+                        now,
+                        now + 60_000,
+                        motcua::repo::ClaimLimits::new(5),
+                    )
+                    .await?
+                else {
                     return anyhow::Ok(());
                 };
                 let att = job.attachment_id.expect("attachment job");

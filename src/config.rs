@@ -418,6 +418,13 @@ pub struct QueueConfig {
     /// While the database cannot be reached, a worker's wait between tries doubles from
     /// `poll_ms` up to this.
     pub outage_backoff_max_ms: u64,
+    /// A job whose worker was lost (the process died while on it) is run again without using up
+    /// an attempt, alone in its process; after this many losses it is set aside (`worker_lost`:
+    /// perhaps a file that crashes the worker) instead of failing innocent files with it.
+    pub max_lost_leases: u32,
+    /// A job set aside by lost workers is tried again once, by itself, after this long (or at
+    /// once with `motcua admin requeue`); lost once more, it waits for an operator.
+    pub lost_retry_after_secs: u64,
 }
 
 impl Default for QueueConfig {
@@ -432,6 +439,8 @@ impl Default for QueueConfig {
             backoff_max_ms: 300_000,
             poll_ms: 500,
             outage_backoff_max_ms: 10_000,
+            max_lost_leases: 3,
+            lost_retry_after_secs: 3_600,
         }
     }
 }
@@ -916,6 +925,9 @@ impl Config {
             errs.push(
                 "queue.heartbeat_secs must be > 0 and at most half of queue.lease_secs".to_string(),
             );
+        }
+        if q.max_lost_leases == 0 {
+            errs.push("queue.max_lost_leases must be > 0".to_string());
         }
         if q.max_attempts == 0 {
             errs.push("queue.max_attempts must be > 0".to_string());

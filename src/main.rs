@@ -78,6 +78,19 @@ enum AdminCommand {
         #[command(subcommand)]
         action: ClerkAction,
     },
+    /// Processes failed attachments again, as new (audited): one, a dossier's, or every one
+    /// whose job was dead-lettered or set aside (of one error code, e.g. `worker_lost`).
+    Requeue {
+        #[arg(long, conflicts_with_all = ["dossier", "dead"])]
+        attachment: Option<i64>,
+        #[arg(long, conflicts_with = "dead")]
+        dossier: Option<String>,
+        #[arg(long)]
+        dead: bool,
+        /// With `--dead`: only attachments that failed with this code.
+        #[arg(long, requires = "dead")]
+        code: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +232,26 @@ async fn admin(cfg: Config, what: AdminCommand) -> anyhow::Result<()> {
         } => {
             let u = service::admin::create_unit(&cfg, &code, &name, &province).await?;
             eprintln!("unit {} created (id {})", u.code, u.id);
+        }
+        AdminCommand::Requeue {
+            attachment,
+            dossier,
+            dead,
+            code,
+        } => {
+            let target = match (attachment, dossier, dead) {
+                (Some(a), _, _) => service::admin::RequeueWhat::Attachment(a),
+                (_, Some(d), _) => service::admin::RequeueWhat::Dossier(d),
+                (_, _, true) => service::admin::RequeueWhat::Dead(code),
+                _ => {
+                    anyhow::bail!("say what to requeue: --attachment ID, --dossier CODE or --dead")
+                }
+            };
+            let ids = service::admin::requeue(&cfg, target).await?;
+            eprintln!("{} attachment(s) queued again", ids.len());
+            for id in ids {
+                println!("{id}");
+            }
         }
         AdminCommand::Station {
             action: StationAction::Create { unit, name },

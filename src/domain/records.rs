@@ -254,7 +254,10 @@ impl JobState {
 pub struct JobInfo {
     pub id: JobId,
     pub state: JobState,
+    /// Attempts used up; trouble of the machine and lost workers give theirs back.
     pub attempts: u32,
+    /// Times the worker on it was lost (the process died or hung past its lease).
+    pub lost_leases: u32,
     pub last_error: Option<String>,
     pub run_after: Option<Millis>,
 }

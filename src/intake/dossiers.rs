@@ -304,3 +304,40 @@ pub async fn pdf(
     let key = a.pdf_key.ok_or(AppError::NotReady("the searchable PDF"))?;
     blob_response(&st, &key, "application/pdf").await
 }
+
+/// Processes a failed attachment again, as new: for a file that failed on trouble since fixed
+/// (a dead-lettered job, one set aside as `worker_lost`, a decoder improved since). Clerks of the
+/// dossier's unit; audited.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/attachments/{id}/retry", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code, e.g. `XA-7K2M9Q4T1B`"), ("id" = i64, Path, description = "Attachment id")),
+    responses((status = 202, description = "Queued again: `{attachment, status}`", body = Value),
+        (status = 401, description = "No or unknown credentials", body = ErrorBody), (status = 403, description = "Not a clerk (or, with the session cookie, no CSRF token)", body = ErrorBody), (status = 404, description = "No such dossier or attachment", body = ErrorBody),
+        (status = 409, description = "`conflict`: the attachment has not failed", body = ErrorBody), (status = 503, description = "Database or blob store unreachable; `Retry-After` says when to come back", body = ErrorBody)),
+    security(("basic" = []), ("session" = [])))]
+pub async fn retry(
+    State(st): State<AppState>,
+    Path((code, id)): Path<(String, i64)>,
+    Auth(actor): Auth,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    match actor {
+        Actor::Clerk { .. } => {}
+        Actor::Anonymous => return Err(AppError::Unauthorized),
+        _ => return Err(AppError::Forbidden("only clerks of the unit requeue files")),
+    }
+    let a = visible_attachment(&st, &actor, &code, id).await?;
+    let done = st
+        .repo
+        .requeue(crate::repo::Requeue::Attachment(a.id), &actor.label())
+        .await?;
+    if done.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "attachment {id} is {}, not failed",
+            a.status.as_str()
+        )));
+    }
+    st.wake.notify_waiters();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "attachment": a.id, "status": "queued" })),
+    ))
+}

@@ -97,6 +97,7 @@ fn api_routes(body_limit: usize) -> OpenApiRouter<AppState> {
         )
         .routes(routes!(dossiers::original))
         .routes(routes!(dossiers::pdf))
+        .routes(routes!(dossiers::retry))
 }
 
 /// What a connection past the caps gets (`service::http`): liveness answered as usual, every

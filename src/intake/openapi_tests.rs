@@ -41,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/dossiers/{code}/attachments"),
     ("get", "/api/v1/dossiers/{code}/attachments/{id}/original"),
     ("get", "/api/v1/dossiers/{code}/attachments/{id}/pdf"),
+    ("post", "/api/v1/dossiers/{code}/attachments/{id}/retry"),
 ];
 
 /// Every `$ref` under `v`.

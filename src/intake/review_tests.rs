@@ -102,7 +102,11 @@ async fn a_clerk_takes_reviews_and_approves_a_dossier() {
         field("pid", "072172124924", ValidationStatus::Invalid),
     ];
     let t = crate::domain::now_millis();
-    let job = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let job = repo
+        .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let done = crate::repo::Processed {
         pages: &[],
         pdf_key: "k",
@@ -391,7 +395,11 @@ async fn after_review(f: &Fixture, d: crate::domain::Dossier, token: String) {
         .unwrap();
     let fields = [field("name", "ĐINH MINH OANH", ValidationStatus::Valid)];
     let t = crate::domain::now_millis();
-    let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let done = crate::repo::Processed {
         pages: &[],
         pdf_key: "k",

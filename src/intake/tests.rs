@@ -168,7 +168,11 @@ async fn dossier_shows_fields_and_flags_and_a_clerk_corrects_a_field() {
         ("cccd".to_string(), field("pid", "072172124924")),
     ];
     let t = crate::domain::now_millis();
-    let job = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let job = repo
+        .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let pages = [];
     let done = crate::repo::Processed {
         pages: &pages,

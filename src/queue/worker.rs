@@ -35,6 +35,10 @@ pub(super) struct Ctx {
     pub pages: Arc<rayon::ThreadPool>,
     cfg: QueueConfig,
     policy: RetryPolicy,
+    claim_limits: crate::repo::ClaimLimits,
+    /// Jobs run shared; a job whose worker was lost before runs alone (write), so that if it
+    /// takes the process down again no other job is lost with it.
+    turns: tokio::sync::RwLock<()>,
 }
 
 /// Running workers; [`WorkerPool::shutdown`] stops them.
@@ -73,6 +77,8 @@ impl WorkerPool {
             procedures,
             pages: Arc::new(pages),
             policy: RetryPolicy::from_config(&q),
+            claim_limits: crate::repo::ClaimLimits::from_config(&q),
+            turns: tokio::sync::RwLock::new(()),
             cfg: q.clone(),
         });
         let stop = CancellationToken::new();
@@ -140,7 +146,7 @@ async fn run(ctx: Arc<Ctx>, worker: String, stop: CancellationToken, wake: Arc<N
         let now = now_millis();
         let claimed = ctx
             .repo
-            .claim(&worker, now, now + lease_ms, ctx.cfg.max_attempts)
+            .claim(&worker, now, now + lease_ms, ctx.claim_limits)
             .await;
         if claimed.is_ok() && failures > 0 {
             tracing::info!(worker = %worker, failures, "claiming again after database trouble");
@@ -255,6 +261,13 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
         committing.clone(),
     ));
     let work = async {
+        // Under the lease (the heartbeat runs): waiting for a turn must not lose the job.
+        let (_shared, _alone) = if job.lost_leases > 0 {
+            tracing::info!(parent: &span, lost = job.lost_leases, "its worker was lost before: run alone");
+            (None, Some(ctx.turns.write().await))
+        } else {
+            (Some(ctx.turns.read().await), None)
+        };
         match serde_json::from_str::<JobPayload>(&job.payload) {
             Ok(JobPayload::ProcessAttachment { attachment_id }) => {
                 attachment::process(ctx, worker, &job, attachment_id, &committing).await
@@ -324,7 +337,11 @@ mod tests {
         let d = dossier(&*repo, "A").await;
         let att = upload(&*repo, &d, 0..1).await[0];
         let t = now_millis();
-        let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+        let j = repo
+            .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             repo.complete_attachment(j.id, "w", att, &done(&[]))
                 .await

@@ -175,6 +175,70 @@ pub struct ClaimedJob {
     pub attachment_id: Option<AttachmentId>,
     pub unit_id: UnitId,
     pub created_at: Millis,
+    /// Times a worker was lost while on this job: a job with any is run alone in its process,
+    /// so that if it crashes the process again, no other job is lost with it.
+    pub lost_leases: u32,
+}
+
+/// What a claim enforces (from `[queue]`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLimits {
+    pub max_attempts: u32,
+    pub max_lost_leases: u32,
+    pub lost_retry_ms: Millis,
+}
+
+impl ClaimLimits {
+    /// `max_attempts` with the default handling of lost workers.
+    pub fn new(max_attempts: u32) -> Self {
+        let q = crate::config::QueueConfig::default();
+        Self {
+            max_attempts,
+            max_lost_leases: q.max_lost_leases,
+            lost_retry_ms: (q.lost_retry_after_secs * 1000) as Millis,
+        }
+    }
+
+    pub fn from_config(q: &crate::config::QueueConfig) -> Self {
+        Self {
+            max_attempts: q.max_attempts,
+            max_lost_leases: q.max_lost_leases,
+            lost_retry_ms: (q.lost_retry_after_secs * 1000) as Millis,
+        }
+    }
+}
+
+/// Which failed attachments `JobQueue::requeue` puts back.
+#[derive(Debug, Clone)]
+pub enum Requeue {
+    Attachment(AttachmentId),
+    /// Every failed attachment of the dossier.
+    Dossier(DossierId),
+    /// Every attachment whose job is dead-lettered or set aside, of one error code or all.
+    Dead {
+        code: Option<String>,
+    },
+}
+
+/// The attachment code of a job set aside because its workers were lost.
+pub const WORKER_LOST: &str = "worker_lost";
+
+/// The run time of a job set aside for good: only an operator requeues it.
+pub const NEVER: Millis = Millis::MAX;
+
+/// What the attachment of a job set aside by lost workers says.
+pub fn set_aside_message(lost: i64, run_after: Millis, now: Millis) -> String {
+    let when = if run_after == NEVER {
+        "it waits for an operator (motcua admin requeue)".to_string()
+    } else {
+        format!(
+            "it is tried again by itself after {} s, or at once with motcua admin requeue",
+            (run_after - now).max(0) / 1000
+        )
+    };
+    format!(
+        "set aside: the worker processing it was lost {lost} times (a file that crashes the worker?); {when}"
+    )
 }
 
 /// How a failed attempt ends; the queue's retry policy decides which.
@@ -194,15 +258,20 @@ pub enum FailOutcome {
 pub trait JobQueue: Send + Sync {
     /// Claims the next runnable job for `worker` until `lease_until`, fairly between units: the
     /// unit with the fewest running jobs first, then the one served longest ago, then the oldest
-    /// job. Jobs whose lease expired count as runnable; those already at `max_attempts` are
-    /// dead-lettered instead.
+    /// job. A job whose lease expired (its worker was lost) is queued again with its attempt
+    /// given back, or set aside (`worker_lost`) after `max_lost_leases` losses; one set aside
+    /// once is queued again after `lost_retry_ms`.
     async fn claim(
         &self,
         worker: &str,
         now: Millis,
         lease_until: Millis,
-        max_attempts: u32,
+        limits: ClaimLimits,
     ) -> RepoResult<Option<ClaimedJob>>;
+    /// Puts failed attachments back in the queue as new (attempts and lost workers counted from
+    /// zero, the error cleared, the dossier processing again), each audited with `actor`.
+    /// Returns those requeued; an attachment that is not failed is left as it is.
+    async fn requeue(&self, target: Requeue, actor: &str) -> RepoResult<Vec<AttachmentId>>;
     /// Extends the lease; false when the job is no longer this worker's.
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool>;
     /// In ONE transaction: replaces the attachment's pages and OCR fields (a clerk's

@@ -118,6 +118,7 @@ pub(super) struct JobRow {
     pub attachment_id: Option<i64>,
     pub state: String,
     pub attempts: i64,
+    pub lost_leases: i64,
     pub last_error: Option<String>,
     pub run_after: i64,
 }
@@ -129,8 +130,13 @@ impl From<&JobRow> for JobInfo {
             id: JobId(r.id),
             state,
             attempts: r.attempts as u32,
+            lost_leases: r.lost_leases as u32,
             last_error: r.last_error.clone(),
-            run_after: (state == JobState::Queued).then_some(r.run_after),
+            // A job set aside for an operator has no time of its own.
+            run_after: (state == JobState::Queued
+                || (state == JobState::Dead && r.lost_leases > 0))
+                .then_some(r.run_after)
+                .filter(|&t| t != crate::repo::NEVER),
         }
     }
 }

@@ -55,6 +55,35 @@ pub async fn create_clerk(
     Ok(())
 }
 
+/// What `motcua admin requeue` puts back in the queue.
+pub enum RequeueWhat {
+    Attachment(i64),
+    /// A dossier code.
+    Dossier(String),
+    /// Dead or set-aside jobs, of one attachment error code or all.
+    Dead(Option<String>),
+}
+
+/// Requeues failed attachments as new; returns their ids. Audited as the operator (`admin`).
+pub async fn requeue(cfg: &Config, what: RequeueWhat) -> anyhow::Result<Vec<i64>> {
+    use crate::repo::Requeue;
+    let b = open(cfg).await?;
+    let target = match what {
+        RequeueWhat::Attachment(id) => Requeue::Attachment(crate::domain::AttachmentId(id)),
+        RequeueWhat::Dossier(code) => {
+            let d = b
+                .repo
+                .dossier_by_code(&code)
+                .await?
+                .with_context(|| format!("no dossier with code {code:?}"))?;
+            Requeue::Dossier(d.id)
+        }
+        RequeueWhat::Dead(code) => Requeue::Dead { code },
+    };
+    let ids = b.repo.requeue(target, "admin").await?;
+    Ok(ids.into_iter().map(|a| a.0).collect())
+}
+
 /// `motcua migrate`: applies pending migrations (opening does it) and reports where.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
     open(cfg).await?;

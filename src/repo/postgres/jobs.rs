@@ -1,6 +1,7 @@
 //! The job queue on PostgreSQL. A claim is one READ COMMITTED transaction:
 //!
-//! 1. dead-letter expired jobs at their last attempt (rows others hold are skipped);
+//! 1. queue again the jobs whose lease expired (their worker was lost), the attempt given back,
+//!    or set them aside after `max_lost_leases` losses (rows others hold are skipped);
 //! 2. rank the units with runnable jobs — fewest running jobs, then served longest ago, then
 //!    oldest job — from a plain read that locks nothing;
 //! 3. in that order, take the unit's oldest runnable job with `FOR UPDATE SKIP LOCKED`: a job
@@ -19,14 +20,15 @@ use crate::domain::{
     Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, UnitId, now_millis,
 };
 use crate::repo::rows::JobRow;
-use crate::repo::{ClaimedJob, FailOutcome, JobQueue, Processed, RepoResult};
+use crate::repo::{
+    ClaimLimits, ClaimedJob, FailOutcome, JobQueue, NEVER, Processed, RepoResult, Requeue,
+    WORKER_LOST, set_aside_message,
+};
 
-/// Runnable at `$1`: queued and due, or running with an expired lease and attempts left (`$2`
-/// is `max_attempts`; the others are dead-lettered).
-const RUNNABLE: &str = "((state = 'queued' AND run_after <= $1)
-    OR (state = 'running' AND lease_until < $1 AND attempts < $2))";
+/// Runnable at `$1`: queued and due (a job whose lease expired is queued again first).
+const RUNNABLE: &str = "(state = 'queued' AND run_after <= $1)";
 
-type ClaimRow = (i64, String, String, i64, Option<i64>, i64, i64);
+type ClaimRow = (i64, String, String, i64, Option<i64>, i64, i64, i64);
 
 #[async_trait]
 impl JobQueue for PgRepo {
@@ -35,35 +37,66 @@ impl JobQueue for PgRepo {
         worker: &str,
         now: Millis,
         lease_until: Millis,
-        max_attempts: u32,
+        limits: ClaimLimits,
     ) -> RepoResult<Option<ClaimedJob>> {
-        let max = i64::from(max_attempts);
         let mut tx = self.tx().await?;
-        // A job whose worker died at its last allowed attempt (a file that crashes the
-        // process, say) is dead-lettered rather than handed out forever.
-        let dead: Vec<Option<i64>> = sqlx::query_scalar(
-            "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = $1, updated_at = $1,
-                last_error = COALESCE(last_error || '; ', '')
-                    || 'worker lost the job (lease expired) on attempt ' || attempts
+        // Jobs whose worker was lost: queued again with the attempt given back, or set aside
+        // after `max_lost_leases` losses (tried once more later by itself, then left to an
+        // operator) so that a file that crashes the worker does not take good files with it.
+        let lost: Vec<(Option<i64>, String, i64, i64)> = sqlx::query_as(
+            "UPDATE jobs SET
+                lost_leases = lost_leases + 1,
+                attempts = GREATEST(attempts - 1, 0),
+                state = CASE WHEN lost_leases + 1 >= $2 THEN 'dead' ELSE 'queued' END,
+                run_after = CASE WHEN lost_leases + 1 < $2 THEN $1
+                                 WHEN lost_leases + 1 = $2 THEN $1 + $3
+                                 ELSE $4 END,
+                worker = NULL, lease_until = NULL, updated_at = $1,
+                finished_at = CASE WHEN lost_leases + 1 >= $2 THEN $1 ELSE NULL END,
+                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1) || ' time(s)'
+             WHERE id IN (
+                SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1
+                FOR UPDATE SKIP LOCKED)
+             RETURNING attachment_id, state, run_after, lost_leases::BIGINT",
+        )
+        .bind(now)
+        .bind(i64::from(limits.max_lost_leases))
+        .bind(limits.lost_retry_ms)
+        .bind(NEVER)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (attachment, state, run_after, lost) in lost {
+            let Some(a) = attachment.map(AttachmentId) else {
+                continue;
+            };
+            if state == "dead" {
+                let message = set_aside_message(lost, run_after, now);
+                fail_attachment(&mut tx, a, WORKER_LOST, &message, now).await?;
+            } else {
+                sqlx::query(
+                    "UPDATE attachments SET status = 'queued', updated_at = $1 WHERE id = $2",
+                )
+                .bind(now)
+                .bind(a.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        // Set aside once, and its time has come: tried again.
+        let due: Vec<Option<i64>> = sqlx::query_scalar(
+            "UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = $1
              WHERE id IN (
                 SELECT id FROM jobs
-                WHERE state = 'running' AND lease_until < $1 AND attempts >= $2
+                WHERE state = 'dead' AND lost_leases >= $2 AND run_after <= $1
                 FOR UPDATE SKIP LOCKED)
              RETURNING attachment_id",
         )
         .bind(now)
-        .bind(max)
+        .bind(i64::from(limits.max_lost_leases))
         .fetch_all(&mut *tx)
         .await?;
-        for a in dead.into_iter().flatten() {
-            fail_attachment(
-                &mut tx,
-                AttachmentId(a),
-                "processing_failed",
-                "dead-lettered: the worker processing it was lost on every attempt",
-                now,
-            )
-            .await?;
+        for a in due.into_iter().flatten() {
+            requeue_attachment(&mut tx, AttachmentId(a), "system", now, false).await?;
         }
         let units: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT r.unit_id FROM (
@@ -76,17 +109,15 @@ impl JobQueue for PgRepo {
                 r.first_job"
         ))
         .bind(now)
-        .bind(max)
         .fetch_all(&mut *tx)
         .await?;
         let mut picked: Option<i64> = None;
         for unit in units {
             picked = sqlx::query_scalar(&format!(
-                "SELECT id FROM jobs WHERE unit_id = $3 AND {RUNNABLE}
+                "SELECT id FROM jobs WHERE unit_id = $2 AND {RUNNABLE}
                  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
             ))
             .bind(now)
-            .bind(max)
             .bind(unit)
             .fetch_optional(&mut *tx)
             .await?;
@@ -98,18 +129,20 @@ impl JobQueue for PgRepo {
             tx.commit().await?;
             return Ok(None);
         };
-        let (id, kind, payload, attempts, attachment, unit, created_at): ClaimRow = sqlx::query_as(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,
+        let (id, kind, payload, attempts, attachment, unit, created_at, lost_leases): ClaimRow =
+            sqlx::query_as(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2,
                     lease_until = $3, claimed_at = $1, updated_at = $1
                  WHERE id = $4
-                 RETURNING id, kind, payload, attempts, attachment_id, unit_id, created_at",
-        )
-        .bind(now)
-        .bind(worker)
-        .bind(lease_until)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+                 RETURNING id, kind, payload, attempts, attachment_id, unit_id, created_at,
+                    lost_leases::BIGINT",
+            )
+            .bind(now)
+            .bind(worker)
+            .bind(lease_until)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         if let Some(a) = attachment {
             sqlx::query(
                 "UPDATE attachments SET status = 'processing', updated_at = $1 WHERE id = $2",
@@ -128,7 +161,45 @@ impl JobQueue for PgRepo {
             attachment_id: attachment.map(AttachmentId),
             unit_id: UnitId(unit),
             created_at,
+            lost_leases: lost_leases as u32,
         }))
+    }
+
+    async fn requeue(&self, target: Requeue, actor: &str) -> RepoResult<Vec<AttachmentId>> {
+        let now = now_millis();
+        let mut tx = self.tx().await?;
+        let ids: Vec<i64> = match &target {
+            Requeue::Attachment(a) => {
+                sqlx::query_scalar("SELECT id FROM attachments WHERE id = $1 AND status = 'failed'")
+                    .bind(a.0)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Requeue::Dossier(d) => {
+                sqlx::query_scalar("SELECT id FROM attachments WHERE dossier_id = $1 AND status = 'failed' ORDER BY id")
+                    .bind(d.0)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Requeue::Dead { code } => {
+                sqlx::query_scalar(
+                    "SELECT a.id FROM attachments a JOIN jobs j ON j.attachment_id = a.id
+                     WHERE a.status = 'failed' AND j.state = 'dead'
+                       AND ($1::TEXT IS NULL OR a.error_code = $1) ORDER BY a.id",
+                )
+                .bind(code.as_deref())
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let mut done = Vec::new();
+        for id in ids {
+            if requeue_attachment(&mut tx, AttachmentId(id), actor, now, true).await? {
+                done.push(AttachmentId(id));
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool> {
@@ -341,7 +412,7 @@ impl JobQueue for PgRepo {
 
     async fn jobs_of(&self, attachment: AttachmentId) -> RepoResult<Vec<JobInfo>> {
         let rows: Vec<JobRow> = sqlx::query_as(
-            "SELECT id, attachment_id, state, attempts, last_error, run_after FROM jobs
+            "SELECT id, attachment_id, state, attempts, lost_leases, last_error, run_after FROM jobs
              WHERE attachment_id = $1 ORDER BY id DESC",
         )
         .bind(attachment.0)
@@ -371,4 +442,55 @@ async fn fail_attachment(
     .await?;
     crate::repo::review_sql::pg_settle(tx, DossierId(dossier), "system", now).await?;
     Ok(())
+}
+
+/// Puts a failed or set-aside attachment back in the queue: the attachment queued with its error
+/// cleared, the dossier processing again, audited; `fresh` (an operator's requeue) also queues
+/// its job as new, attempts and lost workers counted from zero (the automatic retry of a job set
+/// aside has queued the job itself and keeps its count: lost once more, it waits for an operator).
+pub(in crate::repo) async fn requeue_attachment(
+    tx: &mut Transaction<'static, Postgres>,
+    a: AttachmentId,
+    actor: &str,
+    now: Millis,
+    fresh: bool,
+) -> RepoResult<bool> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE attachments SET status = 'queued', error_code = NULL, error_message = NULL,
+            updated_at = $1
+         WHERE id = $2 AND status = 'failed'
+         RETURNING dossier_id, (SELECT unit_id FROM dossiers WHERE id = dossier_id)",
+    )
+    .bind(now)
+    .bind(a.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((dossier, unit)) = row else {
+        return Ok(false);
+    };
+    if fresh {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, run_after = $1,
+            worker = NULL, lease_until = NULL, finished_at = NULL, updated_at = $1
+         WHERE attachment_id = $2 AND state IN ('failed', 'dead', 'queued')",
+        )
+        .bind(now)
+        .bind(a.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO audit (at, actor, action, unit_id, dossier_id, attachment_id, detail)
+         VALUES ($1, $2, 'attachment.requeued', $3, $4, $5, '')",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(unit)
+    .bind(dossier)
+    .bind(a.0)
+    .execute(&mut **tx)
+    .await?;
+    crate::repo::review_sql::pg_files_added(tx, DossierId(dossier), actor, now).await?;
+    notify_jobs(tx, UnitId(unit)).await?;
+    Ok(true)
 }

@@ -189,7 +189,8 @@ impl DossierRepo for SqliteRepo {
         .fetch_all(&mut *tx)
         .await?;
         let jobs: Vec<JobRow> = sqlx::query_as(
-            "SELECT j.id, j.attachment_id, j.state, j.attempts, j.last_error, j.run_after
+            "SELECT j.id, j.attachment_id, j.state, j.attempts, j.lost_leases, j.last_error,
+                j.run_after
              FROM jobs j JOIN attachments a ON a.id = j.attachment_id
              WHERE a.dossier_id = ? ORDER BY j.id",
         )

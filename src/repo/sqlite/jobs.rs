@@ -5,7 +5,10 @@ use async_trait::async_trait;
 
 use super::{Audit, SqliteRepo};
 use crate::domain::{Actor, AttachmentId, DossierId, JobId, JobInfo, JobState, Millis, UnitId};
-use crate::repo::{ClaimedJob, FailOutcome, JobQueue, Processed, RepoResult};
+use crate::repo::{
+    ClaimLimits, ClaimedJob, FailOutcome, JobQueue, NEVER, Processed, RepoResult, Requeue,
+    WORKER_LOST, set_aside_message,
+};
 
 use crate::repo::rows::JobRow;
 
@@ -30,7 +33,7 @@ WHERE id = (
         r.job_id
     LIMIT 1
 )
-RETURNING id, kind, payload, attempts, attachment_id, unit_id, created_at";
+RETURNING id, kind, payload, attempts, attachment_id, unit_id, created_at, lost_leases";
 
 #[async_trait]
 impl JobQueue for SqliteRepo {
@@ -39,41 +42,71 @@ impl JobQueue for SqliteRepo {
         worker: &str,
         now: Millis,
         lease_until: Millis,
-        max_attempts: u32,
+        limits: ClaimLimits,
     ) -> RepoResult<Option<ClaimedJob>> {
         let mut tx = self.write_tx().await?;
-        // A job whose worker died at its last allowed attempt (a file that crashes the
-        // process, say) is dead-lettered rather than handed out forever.
-        let dead: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
-            "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = ?1, updated_at = ?1,
-                last_error = COALESCE(last_error || '; ', '') || 'worker lost the job (lease expired) on attempt ' || attempts
-             WHERE state = 'running' AND lease_until < ?1 AND attempts >= ?2
-             RETURNING id, attachment_id, unit_id",
+        // Jobs whose worker was lost: queued again with the attempt given back, or set aside
+        // after `max_lost_leases` losses (tried once more later by itself, then left to an
+        // operator) so that a file that crashes the worker does not take good files with it.
+        let lost: Vec<(Option<i64>, String, i64, i64)> = sqlx::query_as(
+            "UPDATE jobs SET
+                lost_leases = lost_leases + 1,
+                attempts = MAX(attempts - 1, 0),
+                state = CASE WHEN lost_leases + 1 >= ?2 THEN 'dead' ELSE 'queued' END,
+                run_after = CASE WHEN lost_leases + 1 < ?2 THEN ?1
+                                 WHEN lost_leases + 1 = ?2 THEN ?1 + ?3
+                                 ELSE ?4 END,
+                worker = NULL, lease_until = NULL, updated_at = ?1,
+                finished_at = CASE WHEN lost_leases + 1 >= ?2 THEN ?1 ELSE NULL END,
+                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1) || ' time(s)'
+             WHERE state = 'running' AND lease_until < ?1
+             RETURNING attachment_id, state, run_after, lost_leases",
         )
         .bind(now)
-        .bind(i64::from(max_attempts))
+        .bind(i64::from(limits.max_lost_leases))
+        .bind(limits.lost_retry_ms)
+        .bind(NEVER)
         .fetch_all(&mut *tx)
         .await?;
-        for (_, attachment, _) in &dead {
-            if let Some(a) = attachment {
-                fail_attachment(
-                    &mut tx,
-                    AttachmentId(*a),
-                    "processing_failed",
-                    "dead-lettered: the worker processing it was lost on every attempt",
-                    now,
+        for (attachment, state, run_after, lost) in lost {
+            let Some(a) = attachment.map(AttachmentId) else {
+                continue;
+            };
+            if state == "dead" {
+                let message = set_aside_message(lost, run_after, now);
+                fail_attachment(&mut tx, a, WORKER_LOST, &message, now).await?;
+            } else {
+                sqlx::query(
+                    "UPDATE attachments SET status = 'queued', updated_at = ? WHERE id = ?",
                 )
+                .bind(now)
+                .bind(a.0)
+                .execute(&mut *tx)
                 .await?;
             }
         }
-        let row: Option<(i64, String, String, i64, Option<i64>, i64, i64)> = sqlx::query_as(CLAIM)
-            .bind(now)
-            .bind(worker)
-            .bind(lease_until)
-            .fetch_optional(&mut *tx)
-            .await?;
+        // Set aside once, and its time has come: tried again.
+        let due: Vec<Option<i64>> = sqlx::query_scalar(
+            "UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = ?1
+             WHERE state = 'dead' AND lost_leases >= ?2 AND run_after <= ?1
+             RETURNING attachment_id",
+        )
+        .bind(now)
+        .bind(i64::from(limits.max_lost_leases))
+        .fetch_all(&mut *tx)
+        .await?;
+        for a in due.into_iter().flatten() {
+            requeue_attachment(&mut tx, AttachmentId(a), "system", now, false).await?;
+        }
+        let row: Option<(i64, String, String, i64, Option<i64>, i64, i64, i64)> =
+            sqlx::query_as(CLAIM)
+                .bind(now)
+                .bind(worker)
+                .bind(lease_until)
+                .fetch_optional(&mut *tx)
+                .await?;
         let job = row.map(
-            |(id, kind, payload, attempts, attachment, unit, created_at)| ClaimedJob {
+            |(id, kind, payload, attempts, attachment, unit, created_at, lost_leases)| ClaimedJob {
                 id: JobId(id),
                 kind,
                 payload,
@@ -81,6 +114,7 @@ impl JobQueue for SqliteRepo {
                 attachment_id: attachment.map(AttachmentId),
                 unit_id: UnitId(unit),
                 created_at,
+                lost_leases: lost_leases as u32,
             },
         );
         if let Some(a) = job.as_ref().and_then(|j| j.attachment_id) {
@@ -94,6 +128,43 @@ impl JobQueue for SqliteRepo {
         }
         tx.commit().await?;
         Ok(job)
+    }
+
+    async fn requeue(&self, target: Requeue, actor: &str) -> RepoResult<Vec<AttachmentId>> {
+        let now = crate::domain::now_millis();
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<i64> = match &target {
+            Requeue::Attachment(a) => {
+                sqlx::query_scalar("SELECT id FROM attachments WHERE id = ? AND status = 'failed'")
+                    .bind(a.0)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Requeue::Dossier(d) => sqlx::query_scalar(
+                "SELECT id FROM attachments WHERE dossier_id = ? AND status = 'failed' ORDER BY id",
+            )
+            .bind(d.0)
+            .fetch_all(&mut *tx)
+            .await?,
+            Requeue::Dead { code } => {
+                sqlx::query_scalar(
+                    "SELECT a.id FROM attachments a JOIN jobs j ON j.attachment_id = a.id
+                     WHERE a.status = 'failed' AND j.state = 'dead'
+                       AND (?1 IS NULL OR a.error_code = ?1) ORDER BY a.id",
+                )
+                .bind(code.as_deref())
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let mut done = Vec::new();
+        for id in ids {
+            if requeue_attachment(&mut tx, AttachmentId(id), actor, now, true).await? {
+                done.push(AttachmentId(id));
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool> {
@@ -297,7 +368,7 @@ impl JobQueue for SqliteRepo {
 
     async fn jobs_of(&self, attachment: AttachmentId) -> RepoResult<Vec<JobInfo>> {
         let rows: Vec<JobRow> = sqlx::query_as(
-            "SELECT id, attachment_id, state, attempts, last_error, run_after FROM jobs
+            "SELECT id, attachment_id, state, attempts, lost_leases, last_error, run_after FROM jobs
              WHERE attachment_id = ? ORDER BY id DESC",
         )
         .bind(attachment.0)
@@ -326,4 +397,52 @@ async fn fail_attachment(
     .await?;
     crate::repo::review_sql::sqlite_settle(tx, DossierId(dossier), "system", now).await?;
     Ok(())
+}
+
+/// Puts a failed or set-aside attachment back in the queue: the attachment queued with its error
+/// cleared, the dossier processing again, audited; `fresh` (an operator's requeue) also queues
+/// its job as new, attempts and lost workers counted from zero (the automatic retry of a job set
+/// aside has queued the job itself and keeps its count: lost once more, it waits for an operator).
+pub(in crate::repo) async fn requeue_attachment(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    a: AttachmentId,
+    actor: &str,
+    now: Millis,
+    fresh: bool,
+) -> RepoResult<bool> {
+    let dossier: Option<i64> = sqlx::query_scalar(
+        "UPDATE attachments SET status = 'queued', error_code = NULL, error_message = NULL,
+            updated_at = ?1
+         WHERE id = ?2 AND status = 'failed' RETURNING dossier_id",
+    )
+    .bind(now)
+    .bind(a.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(dossier) = dossier else {
+        return Ok(false);
+    };
+    if fresh {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, run_after = ?1,
+            worker = NULL, lease_until = NULL, finished_at = NULL, updated_at = ?1
+         WHERE attachment_id = ?2 AND state IN ('failed', 'dead', 'queued')",
+        )
+        .bind(now)
+        .bind(a.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO audit (at, actor, action, unit_id, dossier_id, attachment_id, detail)
+         VALUES (?1, ?2, 'attachment.requeued', (SELECT unit_id FROM dossiers WHERE id = ?3), ?3, ?4, '')",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(dossier)
+    .bind(a.0)
+    .execute(&mut **tx)
+    .await?;
+    crate::repo::review_sql::sqlite_files_added(tx, DossierId(dossier), actor, now).await?;
+    Ok(true)
 }

@@ -43,7 +43,11 @@ async fn ocr_fields_are_replaced_and_clerk_corrections_stay(b: Backend) {
     let att = upload(&*repo, &d, 0..1).await[0];
     let first = [field("pid", "001"), field("name", "AN")];
     let t = crate::domain::now_millis();
-    let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let pages = [page(0)];
     let result = Processed {
         pages: &pages,
@@ -135,10 +139,14 @@ async fn fields_are_written_with_the_result_and_only_by_the_owner_of_the_job(b: 
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let t = crate::domain::now_millis() + 1000;
-    let j = repo.claim("old", t, t + 1000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("old", t, t + 1000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     // The lease runs out and another worker takes the job over and finishes it.
     let again = repo
-        .claim("new", t + 1001, t + 9000, 5)
+        .claim("new", t + 1001, t + 9000, crate::repo::ClaimLimits::new(5))
         .await
         .unwrap()
         .unwrap();

@@ -17,7 +17,7 @@ on_every_backend!(
     retries_back_off_then_dead_letter_and_aborts_fail_the_attachment,
     released_claims_are_queued_again_without_counting_the_attempt,
     passing_trouble_never_uses_up_a_good_files_attempts,
-    a_job_whose_worker_keeps_dying_is_dead_lettered,
+    a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once,
     same_bytes_in_the_same_dossier_are_one_attachment,
 );
 
@@ -107,11 +107,19 @@ async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(backend
     let t = crate::domain::now_millis() + 1000;
     let lease = t + 60_000;
     // Two workers busy with unit A's batch…
-    let first = repo.claim("w1", t, lease, 5).await.unwrap().unwrap();
+    let first = repo
+        .claim("w1", t, lease, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.unit_id, a.unit_id);
     // …then unit B uploads one file, after 198 of A's are waiting.
     let single = upload(&*repo, &b, 1000..1001).await[0];
-    let next = repo.claim("w2", t + 1, lease, 5).await.unwrap().unwrap();
+    let next = repo
+        .claim("w2", t + 1, lease, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(next.attachment_id, Some(single), "B's upload goes next");
 
     // With one worker (nothing running), the unit served longest ago still goes first.
@@ -119,15 +127,27 @@ async fn a_single_upload_of_another_unit_is_claimed_before_a_big_backlog(backend
     let a = dossier(&*repo, "A").await;
     let b = dossier(&*repo, "B").await;
     upload(&*repo, &a, 0..50).await;
-    let j = repo.claim("w1", t, lease, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("w1", t, lease, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     repo.complete_attachment(j.id, "w1", j.attachment_id.unwrap(), &done(&[page(0)]))
         .await
         .unwrap();
     let single = upload(&*repo, &b, 1000..1001).await[0];
-    let next = repo.claim("w1", t + 10, lease, 5).await.unwrap().unwrap();
+    let next = repo
+        .claim("w1", t + 10, lease, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(next.attachment_id, Some(single));
     // And afterwards A's backlog continues in order.
-    let after = repo.claim("w1", t + 20, lease, 5).await.unwrap().unwrap();
+    let after = repo
+        .claim("w1", t + 20, lease, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after.unit_id, a.unit_id);
 }
 
@@ -136,10 +156,14 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(back
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let t = crate::domain::now_millis() + 1000;
-    let j = repo.claim("dead", t, t + 1000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("dead", t, t + 1000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(j.attempts, 1);
     assert!(
-        repo.claim("w2", t + 500, t + 1500, 5)
+        repo.claim("w2", t + 500, t + 1500, crate::repo::ClaimLimits::new(5))
             .await
             .unwrap()
             .is_none(),
@@ -147,18 +171,19 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(back
     );
     assert!(repo.heartbeat(j.id, "dead", t + 2000).await.unwrap());
     assert!(
-        repo.claim("w2", t + 1500, t + 2500, 5)
+        repo.claim("w2", t + 1500, t + 2500, crate::repo::ClaimLimits::new(5))
             .await
             .unwrap()
             .is_none()
     );
     // The worker dies: no more heartbeats; after the lease the job goes to another worker.
     let again = repo
-        .claim("w2", t + 2001, t + 9000, 5)
+        .claim("w2", t + 2001, t + 9000, crate::repo::ClaimLimits::new(5))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((again.id, again.attempts), (j.id, 2));
+    // A lost worker does not use up the file's attempts; the job says it was lost.
+    assert_eq!((again.id, again.attempts, again.lost_leases), (j.id, 1, 1));
     assert!(!repo.heartbeat(j.id, "dead", t + 9999).await.unwrap());
     assert!(
         !repo
@@ -176,7 +201,7 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(back
     assert_eq!(v[0].pages.len(), 2);
     assert_eq!(v[0].attachment.status, AttachmentStatus::Done);
     let job = v[0].job.clone().unwrap();
-    assert_eq!((job.state, job.attempts), (JobState::Done, 2));
+    assert_eq!((job.state, job.attempts), (JobState::Done, 1));
 }
 
 async fn completing_twice_replaces_pages(backend: Backend) {
@@ -184,7 +209,11 @@ async fn completing_twice_replaces_pages(backend: Backend) {
     let d = dossier(&*repo, "A").await;
     let att = upload(&*repo, &d, 0..1).await[0];
     let t = crate::domain::now_millis() + 1000;
-    let j = repo.claim("w", t, t + 1000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("w", t, t + 1000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         repo.complete_attachment(j.id, "w", att, &done(&[page(0), page(1), page(2)]))
             .await
@@ -209,7 +238,11 @@ async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(backen
     let d = dossier(&*repo, "A").await;
     let ids = upload(&*repo, &d, 0..2).await;
     let t = crate::domain::now_millis() + 1000;
-    let j = repo.claim("w", t, t + 1000, 2).await.unwrap().unwrap();
+    let j = repo
+        .claim("w", t, t + 1000, crate::repo::ClaimLimits::new(2))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(j.attachment_id, Some(ids[0]));
     let retry = FailOutcome::Retry {
         at: t + 5000,
@@ -217,7 +250,11 @@ async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(backen
     };
     assert!(repo.fail(j.id, "w", retry).await.unwrap());
     // Not before its time: the other attachment goes first.
-    let other = repo.claim("w", t + 10, t + 1000, 2).await.unwrap().unwrap();
+    let other = repo
+        .claim("w", t + 10, t + 1000, crate::repo::ClaimLimits::new(2))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(other.attachment_id, Some(ids[1]));
     let abort = FailOutcome::Abort {
         code: "corrupt_file".into(),
@@ -225,13 +262,13 @@ async fn retries_back_off_then_dead_letter_and_aborts_fail_the_attachment(backen
     };
     assert!(repo.fail(other.id, "w", abort).await.unwrap());
     assert!(
-        repo.claim("w", t + 20, t + 1000, 2)
+        repo.claim("w", t + 20, t + 1000, crate::repo::ClaimLimits::new(2))
             .await
             .unwrap()
             .is_none()
     );
     let j2 = repo
-        .claim("w", t + 5000, t + 6000, 2)
+        .claim("w", t + 5000, t + 6000, crate::repo::ClaimLimits::new(2))
         .await
         .unwrap()
         .unwrap();
@@ -260,10 +297,14 @@ async fn released_claims_are_queued_again_without_counting_the_attempt(backend: 
     let d = dossier(&*repo, "A").await;
     upload(&*repo, &d, 0..1).await;
     let t = crate::domain::now_millis() + 1000;
-    let j = repo.claim("w", t, t + 60_000, 5).await.unwrap().unwrap();
+    let j = repo
+        .claim("w", t, t + 60_000, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(repo.release("w").await.unwrap(), 1);
     let again = repo
-        .claim("w2", t + 1, t + 60_000, 5)
+        .claim("w2", t + 1, t + 60_000, crate::repo::ClaimLimits::new(5))
         .await
         .unwrap()
         .unwrap();
@@ -283,7 +324,11 @@ async fn passing_trouble_never_uses_up_a_good_files_attempts(backend: Backend) {
     };
     let mut t = crate::domain::now_millis() + 1000;
     for _ in 0..6 {
-        let j = repo.claim("w", t, t + 1000, 2).await.unwrap().unwrap();
+        let j = repo
+            .claim("w", t, t + 1000, crate::repo::ClaimLimits::new(2))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((j.attachment_id, j.attempts), (Some(ids[0]), 1));
         let emfile = crate::store::StoreError::Io(std::io::Error::from_raw_os_error(libc::EMFILE));
         let outcome = policy.outcome(j.attempts, &crate::queue::JobError::store(emfile), t);
@@ -297,17 +342,74 @@ async fn passing_trouble_never_uses_up_a_good_files_attempts(backend: Backend) {
     assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
 }
 
-async fn a_job_whose_worker_keeps_dying_is_dead_lettered(backend: Backend) {
+/// The outside test's finding: a file whose worker was lost 5 times (the server killed while on
+/// it) ended `processing_failed`. Lost workers use no attempts; after `max_lost_leases` losses
+/// the job is set aside as `worker_lost`, tried once more by itself (alone) after the delay, and
+/// set aside for an operator if it is lost once more.
+async fn a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once(backend: Backend) {
     let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     upload(&*repo, &d, 0..1).await;
-    let t = crate::domain::now_millis() + 1000;
-    repo.claim("w1", t, t + 10, 2).await.unwrap().unwrap();
-    repo.claim("w2", t + 11, t + 20, 2).await.unwrap().unwrap();
-    assert!(repo.claim("w3", t + 21, t + 30, 2).await.unwrap().is_none());
+    let limits = crate::repo::ClaimLimits {
+        max_attempts: 2,
+        max_lost_leases: 3,
+        lost_retry_ms: 60_000,
+    };
+    let mut t = crate::domain::now_millis() + 1000;
+    // Lost three times: each claim finds the last one's lease expired.
+    for n in 0..3u32 {
+        let j = repo.claim("w", t, t + 10, limits).await.unwrap().unwrap();
+        assert_eq!((j.attempts, j.lost_leases), (1, n));
+        t += 11;
+    }
+    assert!(repo.claim("w", t, t + 10, limits).await.unwrap().is_none());
     let v = repo.attachment_views(d.id).await.unwrap();
     assert_eq!(v[0].job.as_ref().unwrap().state, JobState::Dead);
     assert_eq!(v[0].attachment.status, AttachmentStatus::Failed);
+    assert_eq!(v[0].attachment.error_code.as_deref(), Some("worker_lost"));
+    let msg = v[0].attachment.error_message.clone().unwrap_or_default();
+    assert!(
+        msg.contains("lost 3 times") && msg.contains("tried again"),
+        "{msg}"
+    );
+    // After the delay it is queued again by itself, the dossier processing again.
+    let retried = repo
+        .claim("w", t + 60_000, t + 60_010, limits)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((retried.attempts, retried.lost_leases), (1, 3));
+    let v = repo.attachment_views(d.id).await.unwrap();
+    assert_eq!(v[0].attachment.status, AttachmentStatus::Processing);
+    assert_eq!(v[0].attachment.error_code, None);
+    // Lost once more: now it waits for an operator.
+    let t = t + 60_011;
+    assert!(repo.claim("w", t, t + 10, limits).await.unwrap().is_none());
+    let far = t + 100 * 86_400_000;
+    assert!(
+        repo.claim("w", far, far + 10, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let v = repo.attachment_views(d.id).await.unwrap();
+    assert_eq!(v[0].attachment.error_code.as_deref(), Some("worker_lost"));
+    let msg = v[0].attachment.error_message.clone().unwrap_or_default();
+    assert!(msg.contains("operator"), "{msg}");
+    // The operator requeues it (by its code; a code it does not have finds nothing): as new.
+    let other = crate::repo::Requeue::Dead {
+        code: Some("processing_failed".into()),
+    };
+    assert!(repo.requeue(other, "admin").await.unwrap().is_empty());
+    let lost = crate::repo::Requeue::Dead {
+        code: Some("worker_lost".into()),
+    };
+    let requeued = repo.requeue(lost, "admin").await.unwrap();
+    assert_eq!(requeued.len(), 1);
+    let j = repo.claim("w", far, far + 10, limits).await.unwrap().unwrap();
+    assert_eq!((j.attachment_id, j.attempts, j.lost_leases), (Some(requeued[0]), 1, 0));
+    let again = crate::repo::Requeue::Attachment(requeued[0]);
+    assert!(repo.requeue(again, "admin").await.unwrap().is_empty(), "not failed now");
 }
 
 async fn same_bytes_in_the_same_dossier_are_one_attachment(backend: Backend) {
@@ -355,7 +457,11 @@ async fn concurrent_claims_from_many_pools_never_hand_out_a_job_twice() {
             let pool = PgRepo::open(&super::pg_config(&url)).await.unwrap();
             let worker = format!("w{w}");
             let mut got = Vec::new();
-            while let Some(j) = pool.claim(&worker, t, t + 60_000, 5).await.unwrap() {
+            while let Some(j) = pool
+                .claim(&worker, t, t + 60_000, crate::repo::ClaimLimits::new(5))
+                .await
+                .unwrap()
+            {
                 got.push(j.id);
             }
             got

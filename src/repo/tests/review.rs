@@ -47,7 +47,11 @@ pub(super) async fn process_all(
 ) {
     let pages = [page(0)];
     let t = now_millis();
-    while let Some(j) = repo.claim("w", t, t + MIN, 5).await.unwrap() {
+    while let Some(j) = repo
+        .claim("w", t, t + MIN, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+    {
         let r = Processed {
             pages: &pages,
             pdf_key: "k",
@@ -68,7 +72,11 @@ async fn the_state_follows_the_attachments(b: Backend) {
     upload(&*repo, &d, 0..2).await;
     assert_eq!(state(&*repo, &d).await, DossierState::Processing);
     let t = now_millis();
-    let first = repo.claim("w", t, t + MIN, 5).await.unwrap().unwrap();
+    let first = repo
+        .claim("w", t, t + MIN, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let pages = [page(0)];
     let done = Processed {
         pages: &pages,
@@ -80,7 +88,11 @@ async fn the_state_follows_the_attachments(b: Backend) {
         .unwrap();
     // One attachment is still queued.
     assert_eq!(state(&*repo, &d).await, DossierState::Processing);
-    let second = repo.claim("w", t, t + MIN, 5).await.unwrap().unwrap();
+    let second = repo
+        .claim("w", t, t + MIN, crate::repo::ClaimLimits::new(5))
+        .await
+        .unwrap()
+        .unwrap();
     let abort = FailOutcome::Abort {
         code: "corrupt_file".into(),
         message: "m".into(),
