@@ -406,10 +406,20 @@ async fn a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once(backend: 
     };
     let requeued = repo.requeue(lost, "admin").await.unwrap();
     assert_eq!(requeued.len(), 1);
-    let j = repo.claim("w", far, far + 10, limits).await.unwrap().unwrap();
-    assert_eq!((j.attachment_id, j.attempts, j.lost_leases), (Some(requeued[0]), 1, 0));
+    let j = repo
+        .claim("w", far, far + 10, limits)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (j.attachment_id, j.attempts, j.lost_leases),
+        (Some(requeued[0]), 1, 0)
+    );
     let again = crate::repo::Requeue::Attachment(requeued[0]);
-    assert!(repo.requeue(again, "admin").await.unwrap().is_empty(), "not failed now");
+    assert!(
+        repo.requeue(again, "admin").await.unwrap().is_empty(),
+        "not failed now"
+    );
 }
 
 async fn same_bytes_in_the_same_dossier_are_one_attachment(backend: Backend) {
