@@ -170,9 +170,12 @@ fn find_entry(data: &[u8], ifd: u64, tag: u16) -> Option<(usize, bool, usize)> {
     } else {
         (read(data, ifd, 2, le)?, ifd + 2, 12, 8)
     };
-    (0..usize::try_from(count).ok()?)
-        .map(|i| first.checked_add(i.checked_mul(entry)?))
-        .find(|at| at.and_then(|at| read(data, at, 2, le)) == Some(u64::from(tag)))?
+    // Only entries inside the file: a BigTIFF's 8-byte count can claim 2^64 of them (the
+    // decoder fuzzer's hang).
+    let fits = data.len().saturating_sub(first) / entry;
+    (0..usize::try_from(count).ok()?.min(fits))
+        .map(|i| first + i * entry)
+        .find(|&at| read(data, at, 2, le) == Some(u64::from(tag)))
         .map(|at| (at, le, value_at))
 }
 
@@ -225,6 +228,16 @@ pub(super) fn chunk_ranges<R: Read + Seek>(dec: &mut Decoder<R>) -> Option<(Vec<
 
 #[cfg(test)]
 mod tests {
+    /// A BigTIFF directory whose entry count says 2^64 - 1: looking a tag up ends at the end
+    /// of the file (it used to loop for ever).
+    #[test]
+    fn an_entry_count_past_the_end_of_the_file_ends_the_lookup() {
+        let mut data = b"II\x2b\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        data.extend_from_slice(&u64::MAX.to_le_bytes());
+        data.extend_from_slice(&[0u8; 40]);
+        assert_eq!(super::find_entry(&data, 16, 262), None);
+    }
+
     use super::*;
 
     #[test]
