@@ -175,7 +175,12 @@ fn framework_errors_are_json_with_stable_codes() {
     let s = Server::start(&site, &[("MOTCUA__QUEUE__WORKERS", "0")]);
     let (_, d) = create_dossier(&s, Some(&station), None);
     let code = d["code"].as_str().unwrap();
-    let c = client();
+    // A connection per request: after the 413 the server closes the connection it did not
+    // read the body of, and a pooled client would send the next request on it.
+    let c = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let cases = [
         (
             c.get(format!(
@@ -195,13 +200,8 @@ fn framework_errors_are_json_with_stable_codes() {
             StatusCode::NOT_FOUND,
             "not_found",
         ),
-        (
-            c.post(format!("{}/api/v1/dossiers", s.url))
-                .header("Content-Type", "application/json")
-                .body(vec![b' '; 5 << 20]),
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-        ),
+        // JSON over 2 MiB (413) is checked on the router (`intake::tests`): here the server
+        // may close the connection while the client still sends.
         (
             c.put(format!("{}/api/v1/dossiers/{code}/fields/1", s.url))
                 .json(&serde_json::json!({"version": 1})),
