@@ -206,6 +206,29 @@ fn admin(site: &Site, args: &[&str]) -> String {
     )
 }
 
+/// A clerk of `unit` (`motcua admin clerk create`, the password on stdin).
+fn create_clerk(site: &Site, unit: &str, username: &str, password: &str) {
+    let mut c = Command::new(BIN)
+        .args([
+            "admin",
+            "clerk",
+            "create",
+            "--unit",
+            unit,
+            "--username",
+            username,
+        ])
+        .envs(env_for(site, &[]))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = format!("{password}\n");
+    std::io::Write::write_all(c.stdin.as_mut().unwrap(), line.as_bytes()).unwrap();
+    assert!(c.wait().unwrap().success());
+}
+
 /// Units A and B with one station each; returns their tokens.
 fn two_units(dir: &Site) -> (String, String) {
     admin(
@@ -578,27 +601,7 @@ fn stations_and_citizens_reach_only_their_own_dossiers(dir: Site) {
     assert_eq!(get_dossier(&s, &tb, &pcode).0, StatusCode::OK);
     assert_eq!(get_dossier(&s, &ta, &pcode).0, StatusCode::FORBIDDEN);
     // A clerk (argon2 password, HTTP Basic) reads the dossiers of their unit only.
-    let o = Command::new(BIN)
-        .args([
-            "admin",
-            "clerk",
-            "create",
-            "--unit",
-            "XA",
-            "--username",
-            "lan.nguyen",
-        ])
-        .envs(env_for(&dir, &[]))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .and_then(|mut c| {
-            std::io::Write::write_all(c.stdin.as_mut().unwrap(), b"mat-khau-rat-dai\n")?;
-            c.wait()
-        })
-        .unwrap();
-    assert!(o.success());
+    create_clerk(&dir, "XA", "lan.nguyen", "mat-khau-rat-dai");
     let clerk = |pw: &str, code: &str| {
         client()
             .get(format!("{}/api/v1/dossiers/{code}", s.url))

@@ -2,48 +2,20 @@
 //! (issue 15, finding 4: re-uploading the same bytes returned the failed attachment, and nothing
 //! could requeue it).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use reqwest::StatusCode;
 use reqwest::blocking::multipart::{Form, Part};
 
 use super::common::fixture;
 use super::{
-    BIN, Backend, Server, Site, admin, auth, client, create_dossier, env_for, json, two_units,
+    Backend, Server, Site, admin, auth, client, create_clerk, create_dossier, json, two_units,
     upload, wait_settled,
 };
-
-fn create_clerk(site: &Site) {
-    let mut c = Command::new(BIN)
-        .args([
-            "admin",
-            "clerk",
-            "create",
-            "--unit",
-            "XA",
-            "--username",
-            "lan",
-        ])
-        .envs(env_for(site, &[]))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    c.stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"mat-khau-rat-dai\n")
-        .unwrap();
-    assert!(c.wait().unwrap().success());
-}
 
 #[test]
 fn a_failed_attachment_is_processed_again_by_a_clerk_or_an_operator() {
     let site = Site::new(Backend::Sqlite);
     let (station, _) = two_units(&site);
-    create_clerk(&site);
+    create_clerk(&site, "XA", "lan", "mat-khau-rat-dai");
     let s = Server::start(&site, &[]);
     let (_, d) = create_dossier(&s, Some(&station), None);
     let code = d["code"].as_str().unwrap().to_string();
