@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         repo.add_attachments(
             &dossier,
             &batch,
+            None,
             &|id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job(),
             &actor,
         )

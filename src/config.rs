@@ -18,6 +18,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub db: DbConfig,
     pub store: StoreConfig,
+    pub orphans: OrphansConfig,
     pub extract: ExtractConfig,
     pub review: ReviewConfig,
 }
@@ -535,11 +536,48 @@ impl Default for StoreConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FsStoreConfig {
     /// Root folder; `None`: `<server.data_dir>/blobs`.
     pub root: Option<PathBuf>,
+    /// Temp files under `tmp/` older than this are leftovers of a writer that died, removed at
+    /// start-up and by the orphan sweep; 0: never.
+    pub sweep_tmp_after_secs: u64,
+}
+
+impl Default for FsStoreConfig {
+    fn default() -> Self {
+        Self {
+            root: None,
+            sweep_tmp_after_secs: 24 * 3600,
+        }
+    }
+}
+
+/// Originals no attachment references (a refused or cut upload whose cleanup did not run, a
+/// crash between storing and committing) are removed by a sweep in `motcua serve`, also run by
+/// `motcua admin sweep`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrphansConfig {
+    /// The sweep runs at start-up and then this often; 0: never (only `motcua admin sweep`).
+    pub sweep_interval_secs: u64,
+    /// Blobs younger than this are never swept, whatever the database says.
+    pub grace_secs: u64,
+    /// An upload's claim on the originals it stored lasts this long from its last file; an
+    /// upload that takes longer is answered 503 and sent again.
+    pub claim_ttl_secs: u64,
+}
+
+impl Default for OrphansConfig {
+    fn default() -> Self {
+        Self {
+            sweep_interval_secs: 6 * 3600,
+            grace_secs: 3600,
+            claim_ttl_secs: 24 * 3600,
+        }
+    }
 }
 
 /// An S3-compatible object store (AWS S3, SeaweedFS, MinIO, Ceph RGW). Credentials come from
@@ -943,6 +981,9 @@ impl Config {
         }
         if let StoreConfig::S3(s3) = &self.store {
             s3.problems(self.limits.max_file_bytes, &mut errs);
+        }
+        if self.orphans.claim_ttl_secs == 0 {
+            errs.push("orphans.claim_ttl_secs must be > 0".to_string());
         }
         match &self.db {
             DbConfig::Sqlite(db) => {

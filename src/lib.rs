@@ -12,6 +12,7 @@ pub mod extract;
 pub mod intake;
 pub mod normalize;
 pub mod ocr;
+pub mod orphans;
 pub mod pipeline;
 pub mod procedure;
 pub mod queue;

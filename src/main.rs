@@ -91,6 +91,13 @@ enum AdminCommand {
         #[arg(long, requires = "dead")]
         code: Option<String>,
     },
+    /// Removes originals no attachment references (left by crashes) and temp leftovers now, as
+    /// the sweep of `serve` does every `orphans.sweep_interval_secs`.
+    Sweep {
+        /// Only blobs older than this many seconds (default: `orphans.grace_secs`).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,6 +259,15 @@ async fn admin(cfg: Config, what: AdminCommand) -> anyhow::Result<()> {
             for id in ids {
                 println!("{id}");
             }
+        }
+        AdminCommand::Sweep { grace_secs } => {
+            let grace = grace_secs.unwrap_or(cfg.orphans.grace_secs);
+            let r = service::admin::sweep(&cfg, std::time::Duration::from_secs(grace)).await?;
+            eprintln!(
+                "{} of {} old originals removed (unreferenced); {} expired claims, {} temp leftovers",
+                r.removed, r.considered, r.expired_claims, r.leftovers
+            );
+            println!("{}", r.removed);
         }
         AdminCommand::Station {
             action: StationAction::Create { unit, name },

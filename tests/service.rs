@@ -5,6 +5,8 @@
 mod common;
 #[path = "service/connections.rs"]
 mod connections;
+#[path = "service/orphans.rs"]
+mod orphans;
 #[path = "service/outage.rs"]
 mod outage;
 #[path = "service/parts.rs"]
@@ -120,7 +122,9 @@ on_every_backend!(
     a_job_of_a_killed_worker_completes_exactly_once_after_restart,
     shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period,
     fields_and_review_flags_come_with_the_dossier,
+    refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers,
 );
+use orphans::refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers;
 
 fn env_for(site: &Site, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![
@@ -713,8 +717,7 @@ fn limits_and_types_are_typed_errors(dir: Site) {
         err(upload(&s, &ta, &code, Form::new().text("note", "hello"))),
         (StatusCode::BAD_REQUEST, "no_files".into())
     );
-    // Nothing refused became an attachment, and no temp file was left behind. (Blobs stored
-    // before a request failed stay unreferenced until a sweep removes them.)
+    // Nothing refused became an attachment, and no temp file was left behind.
     let (_, d) = get_dossier(&s, &ta, &code);
     assert_eq!(d["attachments"].as_array().unwrap().len(), 1, "{d}");
     let blobs = common::s3::stored_blobs(dir.path());

@@ -390,7 +390,7 @@ async fn after_review(f: &Fixture, d: crate::domain::Dossier, token: String) {
         kind: "process_attachment",
         payload: format!("{{\"attachment_id\":{a}}}"),
     };
-    repo.add_attachments(&d, &[file], &job, &Actor::Anonymous)
+    repo.add_attachments(&d, &[file], None, &job, &Actor::Anonymous)
         .await
         .unwrap();
     let fields = [field("name", "ĐINH MINH OANH", ValidationStatus::Valid)];

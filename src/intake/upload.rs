@@ -1,7 +1,10 @@
 //! `POST /api/v1/dossiers/{code}/attachments`: multipart, read field by field; each file goes
 //! to the blob store as it arrives (hashed while written, type sniffed from its first bytes),
 //! never held whole in memory. The 202 is sent only after every blob is durable and the
-//! attachment and job rows are committed in one transaction.
+//! attachment and job rows are committed in one transaction; a request that ends otherwise
+//! leaves no blob behind (see `crate::orphans`).
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartRejection};
@@ -17,8 +20,9 @@ use super::error::{AppError, ErrorBody};
 use super::part_name;
 use crate::decode::Format;
 use crate::domain::{Attachment, NewAttachment};
+use crate::orphans::UploadClaims;
 use crate::queue::JobPayload;
-use crate::store::BlobWriter;
+use crate::store::{BlobKey, BlobWriter};
 
 /// Enough leading bytes to tell every supported type apart (WebP needs 12).
 const SNIFF_BYTES: usize = 16;
@@ -137,6 +141,12 @@ async fn accept(
         return Err(AppError::DossierClosed(dossier.status.clone()));
     }
     let limit = st.cfg.server.max_request_bytes;
+    // Dropped before the rows commit (refused, failed, client gone), it removes what was stored.
+    let mut claims = UploadClaims::new(
+        st.repo.clone(),
+        st.store.clone(),
+        Duration::from_secs(st.cfg.orphans.claim_ttl_secs),
+    );
 
     let mut files = Vec::new();
     let mut rejected = Vec::new();
@@ -158,7 +168,7 @@ async fn accept(
                 limit: st.cfg.server.max_files_per_request,
             });
         }
-        match (receive(st, field, limit).await?, filename) {
+        match (receive(st, field, limit, &mut claims).await?, filename) {
             (Received::Stored(mut f), name) => {
                 let name = name
                     .unwrap_or_else(|| part_name::by_type(field_name.as_deref(), &f.media_type));
@@ -194,8 +204,9 @@ async fn accept(
     let make_job = |id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job();
     let added = st
         .repo
-        .add_attachments(&dossier, &files, &make_job, &actor)
+        .add_attachments(&dossier, &files, Some(claims.id()), &make_job, &actor)
         .await?;
+    claims.settle();
     st.wake.notify_waiters();
     let attachments = added
         .into_iter()
@@ -237,7 +248,12 @@ async fn accept(
 
 /// Streams one file into the store. Limits end the whole request (413); a wrong type refuses
 /// only this file (its bytes are read and dropped so the next file can follow).
-async fn receive(st: &AppState, mut field: Field<'_>, limit: u64) -> Result<Received, AppError> {
+async fn receive(
+    st: &AppState,
+    mut field: Field<'_>,
+    limit: u64,
+    claims: &mut UploadClaims,
+) -> Result<Received, AppError> {
     let max_file = st.cfg.limits.max_file_bytes;
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
     let mut writer: Option<Box<dyn BlobWriter>> = None;
@@ -295,6 +311,9 @@ async fn receive(st: &AppState, mut field: Field<'_>, limit: u64) -> Result<Rece
         return Ok(Received::Rejected { code, message });
     }
     let w = writer.expect("a file either has a writer or was refused");
+    // Claimed before the store is asked whether it holds these bytes: the sweep cannot delete
+    // them from under us from then on.
+    claims.claim(&BlobKey::original(&w.sha256())?).await?;
     let blob = w.finish().await?;
     Ok(Received::Stored(NewAttachment {
         filename: None,

@@ -3,6 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED`, workers woken by LISTEN/NOTIFY).
 
 mod activity;
+mod claims;
 mod fields;
 pub mod postgres;
 mod review;
@@ -14,6 +15,7 @@ pub mod sqlite;
 pub(crate) mod tests;
 
 pub use activity::{Activity, ActivityRepo};
+pub use claims::{BlobClaimRepo, CLAIM_LOST, OrphanLock};
 pub use fields::{FieldRecord, FieldRepo};
 pub use review::*;
 pub use sessions::{SessionInfo, SessionRepo};
@@ -152,11 +154,13 @@ pub trait DossierRepo: Send + Sync {
     ) -> RepoResult<Option<DossierId>>;
     /// In ONE transaction: an attachment row and a job row per new file (`job` makes its
     /// payload), plus audit rows. A file whose bytes are already in the dossier returns the
-    /// existing attachment.
+    /// existing attachment. With `claim`, the upload's claims on its originals are dropped in
+    /// the same transaction; one expired (the blob may be gone) fails it all with `Unavailable`.
     async fn add_attachments(
         &self,
         dossier: &Dossier,
         files: &[NewAttachment],
+        claim: Option<&str>,
         job: &(dyn Fn(AttachmentId) -> NewJob + Sync),
         actor: &Actor,
     ) -> RepoResult<Vec<Added>>;
@@ -316,6 +320,7 @@ pub trait Repo:
     + ReviewRepo
     + SessionRepo
     + ActivityRepo
+    + BlobClaimRepo
 {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -84,6 +84,15 @@ pub async fn requeue(cfg: &Config, what: RequeueWhat) -> anyhow::Result<Vec<i64>
     Ok(ids.into_iter().map(|a| a.0).collect())
 }
 
+/// One orphan sweep with blobs older than `grace` considered.
+pub async fn sweep(
+    cfg: &Config,
+    grace: std::time::Duration,
+) -> anyhow::Result<crate::orphans::SweepReport> {
+    let b = open(cfg).await?;
+    Ok(crate::orphans::sweep(&*b.repo, &*b.store, grace).await?)
+}
+
 /// `motcua migrate`: applies pending migrations (opening does it) and reports where.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
     open(cfg).await?;

@@ -40,10 +40,11 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Backends> {
         ),
     };
     let store: Arc<dyn BlobStore> = match &cfg.store {
-        StoreConfig::Fs(_) => {
+        StoreConfig::Fs(fs) => {
             let root = cfg.fs_store_root().expect("fs store");
+            let tmp_age = Duration::from_secs(fs.sweep_tmp_after_secs);
             Arc::new(
-                FsStore::open(&root)
+                FsStore::open_with(&root, tmp_age)
                     .await
                     .with_context(|| format!("opening blob store {}", root.display()))?,
             )
@@ -134,6 +135,17 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|_| b.repo.watch_jobs(wake.clone(), stop.clone()));
     let grace = Duration::from_secs(cfg.server.shutdown_grace_secs);
+    // Orphans come from uploads: the processes that take them sweep.
+    let sweeper = api
+        .then(|| {
+            crate::orphans::spawn_sweeper(
+                b.repo.clone(),
+                b.store.clone(),
+                &cfg.orphans,
+                stop.clone(),
+            )
+        })
+        .flatten();
     if api {
         let open_files = http::raise_open_files_limit();
         if let Some((soft, hard)) = open_files {
@@ -179,6 +191,9 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     }
     if let Some(w) = watcher {
         let _ = w.await;
+    }
+    if let Some(s) = sweeper {
+        s.abort();
     }
     tracing::info!("stopped");
     Ok(())

@@ -2,6 +2,7 @@
 //! place after fsync, so a reader (or a crash) never sees a half-written blob.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,34 +10,33 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use super::{BlobKey, BlobStore, BlobStream, BlobWriter, StoreError, StoredBlob};
+use super::{
+    BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, StoreError, StoredBlob,
+};
 
 pub struct FsStore {
     root: PathBuf,
+    /// Temp files older than this are leftovers of a writer that died.
+    tmp_age: Duration,
 }
 
 impl FsStore {
-    /// Creates the root and its temp folder if needed; leftover temp files of a crashed
-    /// process are removed.
+    /// Creates the root and its temp folder if needed; temp files older than a day (leftovers
+    /// of a crashed process) are removed.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Self::open_with(root, Duration::from_secs(24 * 3600)).await
+    }
+
+    /// As [`FsStore::open`], temp files older than `tmp_age` being leftovers (zero: never).
+    pub async fn open_with(
+        root: impl Into<PathBuf>,
+        tmp_age: Duration,
+    ) -> Result<Self, StoreError> {
         let root = root.into();
-        let tmp = root.join("tmp");
-        tokio::fs::create_dir_all(&tmp).await?;
-        let mut entries = tokio::fs::read_dir(&tmp).await?;
-        while let Some(e) = entries.next_entry().await? {
-            // Another process sharing the store may be writing: only old files are leftovers.
-            let old = e
-                .metadata()
-                .await
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 24 * 3600);
-            if old {
-                let _ = tokio::fs::remove_file(e.path()).await;
-            }
-        }
-        Ok(Self { root })
+        tokio::fs::create_dir_all(root.join("tmp")).await?;
+        let store = Self { root, tmp_age };
+        store.sweep_leftovers().await?;
+        Ok(store)
     }
 
     fn path(&self, key: &BlobKey) -> PathBuf {
@@ -95,6 +95,10 @@ impl BlobWriter for FsWriter {
 
     fn bytes_written(&self) -> u64 {
         self.bytes
+    }
+
+    fn sha256(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
     }
 
     async fn finish(mut self: Box<Self>) -> Result<StoredBlob, StoreError> {
@@ -177,6 +181,74 @@ impl BlobStore for FsStore {
         tokio::fs::write(&tmp, b"ok").await?;
         Ok(())
     }
+
+    fn list(&self, prefix: &str) -> ListStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let (root, prefix) = (self.root.clone(), prefix.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = walk(&root, &root.join(&prefix), &tx) {
+                let _ = tx.blocking_send(Err(e.into()));
+            }
+        });
+        super::list_stream(rx)
+    }
+
+    async fn sweep_leftovers(&self) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        if self.tmp_age.is_zero() {
+            return Ok(0); // configured off
+        }
+        let mut entries = tokio::fs::read_dir(self.root.join("tmp")).await?;
+        while let Some(e) = entries.next_entry().await? {
+            // Another process sharing the store may be writing: only old files are leftovers.
+            let old = e
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > self.tmp_age);
+            if old && tokio::fs::remove_file(e.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+type ListSender = tokio::sync::mpsc::Sender<Result<ListedBlob, StoreError>>;
+
+/// Sends every file under `dir` whose path below `root` is a valid key; stops early (Ok) when
+/// the receiver is gone.
+fn walk(root: &Path, dir: &Path, tx: &ListSender) -> std::io::Result<bool> {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        r => r?,
+    };
+    for e in entries {
+        let e = e?;
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            if !walk(root, &e.path(), tx)? {
+                return Ok(false);
+            }
+            continue;
+        }
+        let path = e.path();
+        let Some(key) = path
+            .strip_prefix(root)
+            .ok()
+            .and_then(|p| p.to_str())
+            .and_then(|p| BlobKey::parse(p).ok())
+        else {
+            continue;
+        };
+        let modified = e.metadata().ok().and_then(|m| m.modified().ok());
+        if tx.blocking_send(Ok(ListedBlob { key, modified })).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

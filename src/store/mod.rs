@@ -6,6 +6,7 @@ mod fs;
 mod s3;
 
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,6 +17,23 @@ pub use self::s3::S3Store;
 
 /// A stream of a blob's bytes.
 pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A blob found by [`BlobStore::list`].
+#[derive(Debug, Clone)]
+pub struct ListedBlob {
+    pub key: BlobKey,
+    pub modified: Option<SystemTime>,
+}
+
+/// The blobs under a prefix, produced as the store pages through them.
+pub type ListStream = Pin<Box<dyn Stream<Item = Result<ListedBlob, StoreError>> + Send>>;
+
+/// A [`ListStream`] fed by a producer task through `rx` (the task stops when it is dropped).
+fn list_stream(rx: tokio::sync::mpsc::Receiver<Result<ListedBlob, StoreError>>) -> ListStream {
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -143,6 +161,9 @@ pub struct StoredBlob {
 pub trait BlobWriter: Send {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError>;
     fn bytes_written(&self) -> u64;
+    /// Hex SHA-256 of the bytes written so far: the key `finish` will publish under, known
+    /// before it does (an upload claims the key first).
+    fn sha256(&self) -> String;
     /// Makes the blob durable under [`BlobKey::original`] of its hash.
     async fn finish(self: Box<Self>) -> Result<StoredBlob, StoreError>;
 }
@@ -158,6 +179,11 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
     /// For readiness checks: can a blob be written right now?
     async fn check_writable(&self) -> Result<(), StoreError>;
+    /// Every blob whose key starts with `prefix` (e.g. `originals/`), in no set order.
+    fn list(&self, prefix: &str) -> ListStream;
+    /// Removes temp files of writers that died (older than the store's configured age);
+    /// returns how many.
+    async fn sweep_leftovers(&self) -> Result<usize, StoreError>;
 
     /// Streams `body` into the store, hashing while writing.
     async fn put_stream(&self, mut body: BlobStream) -> Result<StoredBlob, StoreError> {

@@ -156,3 +156,25 @@ pub fn stored_blobs(dir: &Path) -> Vec<String> {
         }
     }
 }
+
+/// Puts `bytes` under `key` in the store of a test's data dir, behind the service's back (what a
+/// crash between storing and committing leaves).
+pub fn put_blob(dir: &Path, key: &str, bytes: &[u8]) {
+    match endpoint() {
+        Some(e) => block_on(async {
+            client(&e)
+                .put_object()
+                .bucket(bucket_for(dir))
+                .key(key)
+                .body(bytes.to_vec().into())
+                .send()
+                .await
+                .expect("put a blob");
+        }),
+        None => {
+            let path = dir.join("blobs").join(key);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+}

@@ -95,11 +95,18 @@ impl DossierRepo for PgRepo {
         &self,
         dossier: &Dossier,
         files: &[NewAttachment],
+        claim: Option<&str>,
         job: &(dyn Fn(AttachmentId) -> NewJob + Sync),
         actor: &Actor,
     ) -> RepoResult<Vec<Added>> {
         let mut tx = self.tx().await?;
+        let keys: Vec<&str> = files.iter().map(|f| f.original_key.as_str()).collect();
+        super::claims::lock_keys(&mut tx, &keys).await?;
+        // Read after the lock: a sweep that saw the claim expired has finished with the key.
         let now = now_millis();
+        if let Some(claim) = claim {
+            super::claims::settle_claims(&mut tx, claim, &keys, now).await?;
+        }
         let mut out = Vec::with_capacity(files.len());
         for f in files {
             // A concurrent upload of the same bytes waits for ours on the unique index, then

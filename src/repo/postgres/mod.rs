@@ -5,6 +5,7 @@
 //! [`RepoError::Unavailable`] (the API answers 503), and no request waits longer than
 //! `db.acquire_timeout_ms` for a connection.
 
+mod claims;
 mod dossiers;
 mod fields;
 mod jobs;

@@ -98,11 +98,17 @@ impl DossierRepo for SqliteRepo {
         &self,
         dossier: &Dossier,
         files: &[NewAttachment],
+        claim: Option<&str>,
         job: &(dyn Fn(AttachmentId) -> NewJob + Sync),
         actor: &Actor,
     ) -> RepoResult<Vec<Added>> {
         let mut tx = self.write_tx().await?;
+        let keys: Vec<&str> = files.iter().map(|f| f.original_key.as_str()).collect();
+        // Read after the lock: a sweep that saw the claim expired has finished with the key.
         let now = now_millis();
+        if let Some(claim) = claim {
+            super::claims::settle_claims(&mut tx, claim, &keys, now).await?;
+        }
         let mut out = Vec::with_capacity(files.len());
         for f in files {
             let new_id: Option<i64> = sqlx::query_scalar(

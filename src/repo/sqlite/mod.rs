@@ -3,6 +3,7 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE`: taking the write lock up front means
 //! two writers queue on `busy_timeout` instead of failing on a read→write upgrade.
 
+mod claims;
 mod dossiers;
 mod fields;
 mod jobs;

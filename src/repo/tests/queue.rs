@@ -75,7 +75,7 @@ pub(crate) async fn upload(
     range: std::ops::Range<usize>,
 ) -> Vec<AttachmentId> {
     let files: Vec<_> = range.map(file).collect();
-    repo.add_attachments(d, &files, &job, &Actor::Admin)
+    repo.add_attachments(d, &files, None, &job, &Actor::Admin)
         .await
         .unwrap()
         .into_iter()
@@ -427,7 +427,7 @@ async fn same_bytes_in_the_same_dossier_are_one_attachment(backend: Backend) {
     let d = dossier(&*repo, "A").await;
     let first = upload(&*repo, &d, 0..2).await;
     let again = repo
-        .add_attachments(&d, &[file(1), file(2)], &job, &Actor::Admin)
+        .add_attachments(&d, &[file(1), file(2)], None, &job, &Actor::Admin)
         .await
         .unwrap();
     assert_eq!(again[0].attachment.id, first[1]);

@@ -23,7 +23,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use bytes::Bytes;
 
-use super::{BlobKey, BlobStore, BlobStream, BlobWriter, StoreError};
+use super::{BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, StoreError};
 use crate::config::S3StoreConfig;
 
 /// Client, bucket and key prefix, shared by the store and its writers.
@@ -114,6 +114,8 @@ impl Target {
 pub struct S3Store {
     t: Arc<Target>,
     part_size: usize,
+    /// `sweep_tmp_after_secs`; `None`: never.
+    tmp_age: Option<Duration>,
 }
 
 impl S3Store {
@@ -161,6 +163,8 @@ impl S3Store {
                 prefix,
             }),
             part_size: usize::try_from(cfg.part_size_bytes).unwrap_or(usize::MAX),
+            tmp_age: (cfg.sweep_tmp_after_secs > 0)
+                .then(|| Duration::from_secs(cfg.sweep_tmp_after_secs)),
         };
         if cfg.create_bucket {
             store.ensure_bucket(&cfg.region).await?;
@@ -337,5 +341,53 @@ impl BlobStore for S3Store {
             .key(&format!("tmp/probe-{}", uuid::Uuid::new_v4().simple()));
         self.t.put_key(&probe, Bytes::from_static(b"ok")).await?;
         self.t.delete_key(&probe).await
+    }
+
+    fn list(&self, prefix: &str) -> ListStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let t = self.t.clone();
+        let prefix = t.key(prefix);
+        tokio::spawn(async move {
+            let mut pages = t
+                .client
+                .list_objects_v2()
+                .bucket(&t.bucket)
+                .prefix(&prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = match page.map_err(|e| error::map("ListObjectsV2", &prefix, e)) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                for o in page.contents() {
+                    // Objects of others under a shared prefix are not ours to list.
+                    let Some(key) = o
+                        .key()
+                        .and_then(|k| k.strip_prefix(&t.prefix))
+                        .and_then(|k| BlobKey::parse(k).ok())
+                    else {
+                        continue;
+                    };
+                    let modified = o
+                        .last_modified()
+                        .and_then(|d| SystemTime::try_from(*d).ok());
+                    if tx.send(Ok(ListedBlob { key, modified })).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        super::list_stream(rx)
+    }
+
+    async fn sweep_leftovers(&self) -> Result<usize, StoreError> {
+        match self.tmp_age {
+            Some(age) => sweep(&self.t, age).await.map(|(o, u)| o + u),
+            None => Ok(0),
+        }
     }
 }

@@ -197,6 +197,10 @@ impl BlobWriter for S3Writer {
         self.bytes
     }
 
+    fn sha256(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
     async fn finish(mut self: Box<Self>) -> Result<StoredBlob, StoreError> {
         let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
         let key = BlobKey::original(&sha256)?;
