@@ -161,7 +161,12 @@ fn main() {
     let a = args();
     let seeds = seeds(&a);
     assert!(!seeds.is_empty(), "no seed files in {:?}", a.dirs);
-    let limits = Limits::default();
+    // The renderer's own budget ends a page before the watchdog would (its thread is then left
+    // to finish by itself, as in the service).
+    let limits = Limits {
+        max_render_ms: a.slow.as_millis() as u64,
+        ..Limits::default()
+    };
     let mut rng = StdRng::seed_from_u64(a.seed);
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut findings = 0;

@@ -174,6 +174,8 @@ pub enum DecodeError {
     },
     #[error("decoding page {page} would need more memory than the {limit}-byte limit")]
     OutOfMemoryLimit { page: usize, limit: u64 },
+    #[error("page {page} took the PDF renderer longer than the {limit_ms} ms limit")]
+    PageTimeout { page: usize, limit_ms: u64 },
     #[error("the {format} is password-protected: {detail}; upload it without the password")]
     PasswordProtected {
         format: &'static str,
@@ -193,6 +195,7 @@ impl DecodeError {
             DecodeError::TooManyPages { .. } => "too_many_pages",
             DecodeError::Corrupt { .. } => "corrupt_file",
             DecodeError::OutOfMemoryLimit { .. } => "decode_memory_limit",
+            DecodeError::PageTimeout { .. } => "page_timeout",
             DecodeError::PasswordProtected { .. } => "password_protected",
         }
     }

@@ -9,6 +9,7 @@
 //! is read from that instead (`text`), and a page that is not one scan keeps its own content
 //! for the searchable PDF (`original`).
 
+mod budget;
 mod codecs;
 mod layout;
 mod original;
@@ -40,7 +41,7 @@ pub(super) struct PdfPages {
     doc: Document,
     data: Arc<[u8]>,
     /// Parsed again by the renderer the first time a page is not one scan.
-    renderer: OnceCell<Result<render::Renderer, String>>,
+    renderer: OnceCell<Result<Arc<render::Renderer>, String>>,
     pages: Vec<ObjectId>,
     limits: Limits,
     index: usize,
@@ -159,15 +160,21 @@ impl PdfPages {
             Layout::Render(r) => r,
             _ => "its image is in a form we do not decode directly",
         };
-        let renderer = self
-            .renderer
-            .get_or_init(|| render::Renderer::open(self.data.clone()).map_err(|e| e.to_string()));
+        let renderer = self.renderer.get_or_init(|| {
+            render::Renderer::open(self.data.clone())
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        });
         let renderer = match renderer {
             Ok(r) => r,
             Err(e) => return Err(corrupt(e.clone())),
         };
         // A page with a sound text layer is read from it, and shown as it is: not rendered.
-        let has_text = match renderer.text_layer(index, &self.limits)? {
+        let limits = self.limits.clone();
+        let text_layer = budget::run(renderer, index, &self.limits, move |r| {
+            r.text_layer(index, &limits)
+        })?;
+        let has_text = match text_layer? {
             Ok(layer) => match self.original(index, page_id, renderer) {
                 Some(original) => {
                     let white = GrayImage::from_pixel(1, 1, image::Luma([255]));
@@ -213,7 +220,10 @@ impl PdfPages {
                 )));
             }
         }
-        let mut page = renderer.render(index, &self.limits)?;
+        let limits = self.limits.clone();
+        let mut page = budget::run(renderer, index, &self.limits, move |r| {
+            r.render(index, &limits)
+        })??;
         // A page that draws no text (a vector drawing, text in outlines, several images) keeps
         // its own content under our OCR layer; one with text would show that text twice.
         if !has_text {

@@ -541,6 +541,22 @@ fn inline_images_and_pages_of_several_images_are_rendered() {
 }
 
 #[test]
+fn a_page_the_renderer_cannot_finish_within_its_budget_fails_with_page_timeout() {
+    // Hostile content can keep the renderer's parser busy for hours; the page must fail, not
+    // hold its worker. No page renders at 300 dpi in 1 ms; with the default budget it renders.
+    let mut inline = b"q 297 0 0 842 0 0 cm BI /W 8 /H 8 /CS /G /BPC 8 ID ".to_vec();
+    inline.extend_from_slice(&[0u8; 64]);
+    inline.extend_from_slice(b" EI Q");
+    let tight = Limits {
+        max_render_ms: 1,
+        ..Limits::default()
+    };
+    let err = open_all(pdf_with(&[&inline], vec![]), &tight).unwrap_err();
+    assert_eq!(err.code(), "page_timeout", "{err}");
+    assert!(open_all(pdf_with(&[&inline], vec![]), &Limits::default()).is_ok());
+}
+
+#[test]
 fn a_small_image_on_an_empty_page_is_rendered_where_it_is_drawn() {
     // A 100 × 100 pt black square in the lower left corner: not a scan filling the page.
     let corner: &[u8] = b"q 100 0 0 100 0 0 cm /Im0 Do Q";
