@@ -114,6 +114,10 @@ pub struct Limits {
     pub max_decode_alloc_bytes: u64,
     /// Decoded pages of one file held at once (0: two per worker thread).
     pub max_pages_in_memory: usize,
+    /// Longest the PDF renderer may spend on one step of one page (its text layer, its
+    /// rendering); past it the page fails with `page_timeout` instead of holding the worker
+    /// forever (hostile content can make the renderer's parsing run for hours). 0: no budget.
+    pub max_render_ms: u64,
 }
 
 impl Default for Limits {
@@ -126,6 +130,7 @@ impl Default for Limits {
             max_pages: 1_000,
             max_decode_alloc_bytes: 512 * 1024 * 1024,
             max_pages_in_memory: 0,
+            max_render_ms: 120_000,
         }
     }
 }
@@ -420,9 +425,13 @@ pub struct QueueConfig {
     /// `poll_ms` up to this.
     pub outage_backoff_max_ms: u64,
     /// A job whose worker was lost (the process died while on it) is run again without using up
-    /// an attempt, alone in its process; after this many losses it is set aside (`worker_lost`:
-    /// perhaps a file that crashes the worker) instead of failing innocent files with it.
-    pub max_lost_leases: u32,
+    /// an attempt, alone in its process, after this delay, doubled with each loss (up to
+    /// `lost_retry_after_secs`).
+    pub lost_backoff_secs: u64,
+    /// A job that was running when its worker crashed (a fatal signal, recorded by the crash
+    /// handler) this many times is set aside (`worker_lost`: a file that crashes the worker)
+    /// instead of failing innocent files with it. Kills and power cuts never count.
+    pub max_crashes: u32,
     /// A job set aside by lost workers is tried again once, by itself, after this long (or at
     /// once with `motcua admin requeue`); lost once more, it waits for an operator.
     pub lost_retry_after_secs: u64,
@@ -440,7 +449,8 @@ impl Default for QueueConfig {
             backoff_max_ms: 300_000,
             poll_ms: 500,
             outage_backoff_max_ms: 10_000,
-            max_lost_leases: 3,
+            lost_backoff_secs: 30,
+            max_crashes: 3,
             lost_retry_after_secs: 3_600,
         }
     }
@@ -964,8 +974,8 @@ impl Config {
                 "queue.heartbeat_secs must be > 0 and at most half of queue.lease_secs".to_string(),
             );
         }
-        if q.max_lost_leases == 0 {
-            errs.push("queue.max_lost_leases must be > 0".to_string());
+        if q.max_crashes == 0 {
+            errs.push("queue.max_crashes must be > 0".to_string());
         }
         if q.max_attempts == 0 {
             errs.push("queue.max_attempts must be > 0".to_string());

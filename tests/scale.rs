@@ -95,6 +95,7 @@ fn three_workers_share_a_300_page_batch_each_page_once_and_a_killed_worker_loses
             ("MOTCUA__SERVER__LISTEN", "127.0.0.1:0"),
             ("MOTCUA__QUEUE__LEASE_SECS", "5"),
             ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
+            ("MOTCUA__QUEUE__LOST_BACKOFF_SECS", "1"),
             ("RUST_LOG", "info"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),

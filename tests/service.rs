@@ -750,6 +750,7 @@ fn a_job_of_a_killed_worker_completes_exactly_once_after_restart(dir: Site) {
         ("MOTCUA__QUEUE__WORKERS", "1"),
         ("MOTCUA__QUEUE__LEASE_SECS", "3"),
         ("MOTCUA__QUEUE__HEARTBEAT_SECS", "1"),
+        ("MOTCUA__QUEUE__LOST_BACKOFF_SECS", "1"),
     ];
     let s = Server::start(&dir, &cfg);
     let (_, d) = create_dossier(&s, Some(&ta), None);

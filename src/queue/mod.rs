@@ -5,6 +5,7 @@
 //! dead-lettered after `max_attempts`; [`JobError::Abort`] for a bad input, which no retry can fix.
 
 mod attachment;
+pub mod crash;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

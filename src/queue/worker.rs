@@ -268,6 +268,8 @@ async fn run_job(ctx: &Arc<Ctx>, worker: &str, job: ClaimedJob) -> bool {
         } else {
             (Some(ctx.turns.read().await), None)
         };
+        // Named by the crash handler if the process dies of a fatal signal meanwhile.
+        let _running = super::crash::running(job.id.0);
         match serde_json::from_str::<JobPayload>(&job.payload) {
             Ok(JobPayload::ProcessAttachment { attachment_id }) => {
                 attachment::process(ctx, worker, &job, attachment_id, &committing).await

@@ -188,7 +188,11 @@ pub struct ClaimedJob {
 #[derive(Debug, Clone, Copy)]
 pub struct ClaimLimits {
     pub max_attempts: u32,
-    pub max_lost_leases: u32,
+    /// Crashes of its worker (see `queue::crash`) after which a job is set aside.
+    pub max_crashes: u32,
+    /// A job whose worker was lost waits this long, doubled with each loss, up to
+    /// `lost_retry_ms`.
+    pub lost_backoff_ms: Millis,
     pub lost_retry_ms: Millis,
 }
 
@@ -198,7 +202,8 @@ impl ClaimLimits {
         let q = crate::config::QueueConfig::default();
         Self {
             max_attempts,
-            max_lost_leases: q.max_lost_leases,
+            max_crashes: q.max_crashes,
+            lost_backoff_ms: (q.lost_backoff_secs * 1000) as Millis,
             lost_retry_ms: (q.lost_retry_after_secs * 1000) as Millis,
         }
     }
@@ -206,7 +211,8 @@ impl ClaimLimits {
     pub fn from_config(q: &crate::config::QueueConfig) -> Self {
         Self {
             max_attempts: q.max_attempts,
-            max_lost_leases: q.max_lost_leases,
+            max_crashes: q.max_crashes,
+            lost_backoff_ms: (q.lost_backoff_secs * 1000) as Millis,
             lost_retry_ms: (q.lost_retry_after_secs * 1000) as Millis,
         }
     }
@@ -230,8 +236,8 @@ pub const WORKER_LOST: &str = "worker_lost";
 /// The run time of a job set aside for good: only an operator requeues it.
 pub const NEVER: Millis = Millis::MAX;
 
-/// What the attachment of a job set aside by lost workers says.
-pub fn set_aside_message(lost: i64, run_after: Millis, now: Millis) -> String {
+/// What the attachment of a job set aside by crashes of its worker says.
+pub fn set_aside_message(crashes: i64, run_after: Millis, now: Millis) -> String {
     let when = if run_after == NEVER {
         "it waits for an operator (motcua admin requeue)".to_string()
     } else {
@@ -241,7 +247,7 @@ pub fn set_aside_message(lost: i64, run_after: Millis, now: Millis) -> String {
         )
     };
     format!(
-        "set aside: the worker processing it was lost {lost} times (a file that crashes the worker?); {when}"
+        "set aside: the worker processing it crashed {crashes} times (a file that crashes the worker?); {when}"
     )
 }
 
@@ -263,8 +269,8 @@ pub trait JobQueue: Send + Sync {
     /// Claims the next runnable job for `worker` until `lease_until`, fairly between units: the
     /// unit with the fewest running jobs first, then the one served longest ago, then the oldest
     /// job. A job whose lease expired (its worker was lost) is queued again with its attempt
-    /// given back, or set aside (`worker_lost`) after `max_lost_leases` losses; one set aside
-    /// once is queued again after `lost_retry_ms`.
+    /// given back after a doubling backoff, or set aside (`worker_lost`) once it has crashed its
+    /// worker `max_crashes` times; one set aside once is queued again after `lost_retry_ms`.
     async fn claim(
         &self,
         worker: &str,
@@ -276,6 +282,9 @@ pub trait JobQueue: Send + Sync {
     /// zero, the error cleared, the dossier processing again), each audited with `actor`.
     /// Returns those requeued; an attachment that is not failed is left as it is.
     async fn requeue(&self, target: Requeue, actor: &str) -> RepoResult<Vec<AttachmentId>>;
+    /// Counts a crash of its worker against each job (evidence read at start-up, see
+    /// `queue::crash`); returns how many jobs were found.
+    async fn record_crashes(&self, jobs: &[JobId]) -> RepoResult<u64>;
     /// Extends the lease; false when the job is no longer this worker's.
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool>;
     /// In ONE transaction: replaces the attachment's pages and OCR fields (a clerk's

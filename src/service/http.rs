@@ -8,6 +8,7 @@
 //! keep working under a flood.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future as _;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -303,8 +304,6 @@ impl<T> SendTimeout<T> {
         Poll::Pending
     }
 }
-
-use std::future::Future as _;
 
 impl<T: AsyncRead + Unpin> AsyncRead for SendTimeout<T> {
     fn poll_read(

@@ -102,6 +102,29 @@ fn worker_name() -> String {
     format!("{host}-{}-{}", std::process::id(), &tag[..8])
 }
 
+/// Counts the crashes that processes of this host recorded before they died against their jobs,
+/// then installs this process's crash handler (see `queue::crash`).
+async fn record_crashes(cfg: &Config, repo: &dyn Repo) {
+    let dir = cfg.server.data_dir.join("crashes");
+    match crate::queue::crash::collect(&dir) {
+        Ok(ids) if !ids.is_empty() => {
+            let jobs: Vec<crate::domain::JobId> =
+                ids.iter().map(|&i| crate::domain::JobId(i)).collect();
+            match repo.record_crashes(&jobs).await {
+                Ok(n) => {
+                    tracing::warn!(jobs = ?ids, found = n, "a worker crashed while running these jobs")
+                }
+                Err(e) => tracing::warn!(jobs = ?ids, "crashes not recorded: {e}"),
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(dir = %dir.display(), "crash records not read: {e}"),
+    }
+    if let Err(e) = crate::queue::crash::install(&dir) {
+        tracing::warn!(dir = %dir.display(), "no crash handler (crashes count as kills): {e}");
+    }
+}
+
 /// `motcua serve` (`api = true`) and `motcua worker` (`api = false`). Returns after a
 /// graceful shutdown.
 pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
@@ -112,6 +135,9 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     let metrics = install_metrics();
     let wake = Arc::new(Notify::new());
     let stop = shutdown_on_signal();
+    if cfg.queue.workers > 0 {
+        record_crashes(&cfg, &*b.repo).await;
+    }
     let workers = if cfg.queue.workers > 0 {
         Some(WorkerPool::start(
             WorkerSettings {

@@ -1,7 +1,7 @@
 //! The job queue on PostgreSQL. A claim is one READ COMMITTED transaction:
 //!
 //! 1. queue again the jobs whose lease expired (their worker was lost), the attempt given back,
-//!    or set them aside after `max_lost_leases` losses (rows others hold are skipped);
+//!    after a backoff, or set them aside after `max_crashes` crashes (rows others hold are skipped);
 //! 2. rank the units with runnable jobs — fewest running jobs, then served longest ago, then
 //!    oldest job — from a plain read that locks nothing;
 //! 3. in that order, take the unit's oldest runnable job with `FOR UPDATE SKIP LOCKED`: a job
@@ -40,37 +40,42 @@ impl JobQueue for PgRepo {
         limits: ClaimLimits,
     ) -> RepoResult<Option<ClaimedJob>> {
         let mut tx = self.tx().await?;
-        // Jobs whose worker was lost: queued again with the attempt given back, or set aside
-        // after `max_lost_leases` losses (tried once more later by itself, then left to an
+        // Jobs whose worker was lost: queued again with the attempt given back, after a backoff
+        // that doubles with each loss (so that a process killed again and again does not meet
+        // the same job first each time), or, once the job has crashed its worker
+        // `max_crashes` times, set aside (tried once more later by itself, then left to an
         // operator) so that a file that crashes the worker does not take good files with it.
         let lost: Vec<(Option<i64>, String, i64, i64)> = sqlx::query_as(
             "UPDATE jobs SET
                 lost_leases = lost_leases + 1,
                 attempts = GREATEST(attempts - 1, 0),
-                state = CASE WHEN lost_leases + 1 >= $2 THEN 'dead' ELSE 'queued' END,
-                run_after = CASE WHEN lost_leases + 1 < $2 THEN $1
-                                 WHEN lost_leases + 1 = $2 THEN $1 + $3
-                                 ELSE $4 END,
+                state = CASE WHEN crashes >= $2 THEN 'dead' ELSE 'queued' END,
+                run_after = CASE
+                    WHEN crashes < $2 THEN $1 + LEAST($5 * (1::bigint << LEAST(lost_leases, 20)::int), $3)
+                    WHEN crashes = $2 THEN $1 + $3
+                    ELSE $4 END,
                 worker = NULL, lease_until = NULL, updated_at = $1,
-                finished_at = CASE WHEN lost_leases + 1 >= $2 THEN $1 ELSE NULL END,
-                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1) || ' time(s)'
+                finished_at = CASE WHEN crashes >= $2 THEN $1 ELSE NULL END,
+                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1)
+                    || ' time(s), crashed ' || crashes || ' time(s)'
              WHERE id IN (
                 SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1
                 FOR UPDATE SKIP LOCKED)
-             RETURNING attachment_id, state, run_after, lost_leases::BIGINT",
+             RETURNING attachment_id, state, run_after, crashes::BIGINT",
         )
         .bind(now)
-        .bind(i64::from(limits.max_lost_leases))
+        .bind(i64::from(limits.max_crashes))
         .bind(limits.lost_retry_ms)
         .bind(NEVER)
+        .bind(limits.lost_backoff_ms)
         .fetch_all(&mut *tx)
         .await?;
-        for (attachment, state, run_after, lost) in lost {
+        for (attachment, state, run_after, crashes) in lost {
             let Some(a) = attachment.map(AttachmentId) else {
                 continue;
             };
             if state == "dead" {
-                let message = set_aside_message(lost, run_after, now);
+                let message = set_aside_message(crashes, run_after, now);
                 fail_attachment(&mut tx, a, WORKER_LOST, &message, now).await?;
             } else {
                 sqlx::query(
@@ -87,12 +92,12 @@ impl JobQueue for PgRepo {
             "UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = $1
              WHERE id IN (
                 SELECT id FROM jobs
-                WHERE state = 'dead' AND lost_leases >= $2 AND run_after <= $1
+                WHERE state = 'dead' AND crashes >= $2 AND run_after <= $1
                 FOR UPDATE SKIP LOCKED)
              RETURNING attachment_id",
         )
         .bind(now)
-        .bind(i64::from(limits.max_lost_leases))
+        .bind(i64::from(limits.max_crashes))
         .fetch_all(&mut *tx)
         .await?;
         for a in due.into_iter().flatten() {
@@ -200,6 +205,17 @@ impl JobQueue for PgRepo {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn record_crashes(&self, jobs: &[JobId]) -> RepoResult<u64> {
+        let ids: Vec<i64> = jobs.iter().map(|j| j.0).collect();
+        Ok(
+            sqlx::query("UPDATE jobs SET crashes = crashes + 1 WHERE id = ANY($1)")
+                .bind(&ids)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool> {
@@ -470,7 +486,7 @@ pub(in crate::repo) async fn requeue_attachment(
     };
     if fresh {
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, run_after = $1,
+            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, crashes = 0, run_after = $1,
             worker = NULL, lease_until = NULL, finished_at = NULL, updated_at = $1
          WHERE attachment_id = $2 AND state IN ('failed', 'dead', 'queued')",
         )

@@ -45,35 +45,39 @@ impl JobQueue for SqliteRepo {
         limits: ClaimLimits,
     ) -> RepoResult<Option<ClaimedJob>> {
         let mut tx = self.write_tx().await?;
-        // Jobs whose worker was lost: queued again with the attempt given back, or set aside
-        // after `max_lost_leases` losses (tried once more later by itself, then left to an
+        // Jobs whose worker was lost: queued again with the attempt given back, after a backoff
+        // that doubles with each loss (so that a process killed again and again does not meet
+        // the same job first each time), or, once the job has crashed its worker
+        // `max_crashes` times, set aside (tried once more later by itself, then left to an
         // operator) so that a file that crashes the worker does not take good files with it.
         let lost: Vec<(Option<i64>, String, i64, i64)> = sqlx::query_as(
             "UPDATE jobs SET
                 lost_leases = lost_leases + 1,
                 attempts = MAX(attempts - 1, 0),
-                state = CASE WHEN lost_leases + 1 >= ?2 THEN 'dead' ELSE 'queued' END,
-                run_after = CASE WHEN lost_leases + 1 < ?2 THEN ?1
-                                 WHEN lost_leases + 1 = ?2 THEN ?1 + ?3
+                state = CASE WHEN crashes >= ?2 THEN 'dead' ELSE 'queued' END,
+                run_after = CASE WHEN crashes < ?2 THEN ?1 + MIN(?5 * (1 << MIN(lost_leases, 20)), ?3)
+                                 WHEN crashes = ?2 THEN ?1 + ?3
                                  ELSE ?4 END,
                 worker = NULL, lease_until = NULL, updated_at = ?1,
-                finished_at = CASE WHEN lost_leases + 1 >= ?2 THEN ?1 ELSE NULL END,
-                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1) || ' time(s)'
+                finished_at = CASE WHEN crashes >= ?2 THEN ?1 ELSE NULL END,
+                last_error = 'the worker was lost (lease expired), ' || (lost_leases + 1)
+                    || ' time(s), crashed ' || crashes || ' time(s)'
              WHERE state = 'running' AND lease_until < ?1
-             RETURNING attachment_id, state, run_after, lost_leases",
+             RETURNING attachment_id, state, run_after, crashes",
         )
         .bind(now)
-        .bind(i64::from(limits.max_lost_leases))
+        .bind(i64::from(limits.max_crashes))
         .bind(limits.lost_retry_ms)
         .bind(NEVER)
+        .bind(limits.lost_backoff_ms)
         .fetch_all(&mut *tx)
         .await?;
-        for (attachment, state, run_after, lost) in lost {
+        for (attachment, state, run_after, crashes) in lost {
             let Some(a) = attachment.map(AttachmentId) else {
                 continue;
             };
             if state == "dead" {
-                let message = set_aside_message(lost, run_after, now);
+                let message = set_aside_message(crashes, run_after, now);
                 fail_attachment(&mut tx, a, WORKER_LOST, &message, now).await?;
             } else {
                 sqlx::query(
@@ -88,11 +92,11 @@ impl JobQueue for SqliteRepo {
         // Set aside once, and its time has come: tried again.
         let due: Vec<Option<i64>> = sqlx::query_scalar(
             "UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = ?1
-             WHERE state = 'dead' AND lost_leases >= ?2 AND run_after <= ?1
+             WHERE state = 'dead' AND crashes >= ?2 AND run_after <= ?1
              RETURNING attachment_id",
         )
         .bind(now)
-        .bind(i64::from(limits.max_lost_leases))
+        .bind(i64::from(limits.max_crashes))
         .fetch_all(&mut *tx)
         .await?;
         for a in due.into_iter().flatten() {
@@ -165,6 +169,20 @@ impl JobQueue for SqliteRepo {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    async fn record_crashes(&self, jobs: &[JobId]) -> RepoResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let mut found = 0;
+        for j in jobs {
+            found += sqlx::query("UPDATE jobs SET crashes = crashes + 1 WHERE id = ?")
+                .bind(j.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(found)
     }
 
     async fn heartbeat(&self, job: JobId, worker: &str, lease_until: Millis) -> RepoResult<bool> {
@@ -424,7 +442,8 @@ pub(in crate::repo) async fn requeue_attachment(
     };
     if fresh {
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, run_after = ?1,
+            "UPDATE jobs SET state = 'queued', attempts = 0, lost_leases = 0, crashes = 0,
+            run_after = ?1,
             worker = NULL, lease_until = NULL, finished_at = NULL, updated_at = ?1
          WHERE attachment_id = ?2 AND state IN ('failed', 'dead', 'queued')",
         )

@@ -144,9 +144,18 @@ async fn fields_are_written_with_the_result_and_only_by_the_owner_of_the_job(b: 
         .await
         .unwrap()
         .unwrap();
-    // The lease runs out and another worker takes the job over and finishes it.
+    // The lease runs out and another worker takes the job over (after the lost-worker backoff)
+    // and finishes it.
+    let limits = crate::repo::ClaimLimits::new(5);
+    assert!(
+        repo.claim("new", t + 1001, t + 1002, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let t = t + 1001 + limits.lost_backoff_ms;
     let again = repo
-        .claim("new", t + 1001, t + 9000, crate::repo::ClaimLimits::new(5))
+        .claim("new", t, t + 9000, limits)
         .await
         .unwrap()
         .unwrap();

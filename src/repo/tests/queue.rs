@@ -176,9 +176,18 @@ async fn an_expired_lease_is_claimed_again_and_the_old_worker_cannot_finish(back
             .unwrap()
             .is_none()
     );
-    // The worker dies: no more heartbeats; after the lease the job goes to another worker.
+    // The worker dies: no more heartbeats; after the lease and the lost-worker backoff the job
+    // goes to another worker.
+    let limits = crate::repo::ClaimLimits::new(5);
+    assert!(
+        repo.claim("w2", t + 2001, t + 2002, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let t = t + 2001 + limits.lost_backoff_ms;
     let again = repo
-        .claim("w2", t + 2001, t + 9000, crate::repo::ClaimLimits::new(5))
+        .claim("w2", t, t + 7000, limits)
         .await
         .unwrap()
         .unwrap();
@@ -343,25 +352,48 @@ async fn passing_trouble_never_uses_up_a_good_files_attempts(backend: Backend) {
 }
 
 /// The outside test's finding: a file whose worker was lost 5 times (the server killed while on
-/// it) ended `processing_failed`. Lost workers use no attempts; after `max_lost_leases` losses
-/// the job is set aside as `worker_lost`, tried once more by itself (alone) after the delay, and
-/// set aside for an operator if it is lost once more.
+/// it) ended `processing_failed`. Lost workers use no attempts and never fail a job: it waits a
+/// doubling backoff and runs again. Only a job that crashed its worker `max_crashes` times is set
+/// aside as `worker_lost`, tried once more by itself after the delay, and set aside for an
+/// operator if it crashes once more.
 async fn a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once(backend: Backend) {
     let repo = backend.fresh().await;
     let d = dossier(&*repo, "A").await;
     upload(&*repo, &d, 0..1).await;
     let limits = crate::repo::ClaimLimits {
         max_attempts: 2,
-        max_lost_leases: 3,
+        max_crashes: 3,
+        lost_backoff_ms: 1_000,
         lost_retry_ms: 60_000,
     };
     let mut t = crate::domain::now_millis() + 1000;
-    // Lost three times: each claim finds the last one's lease expired.
-    for n in 0..3u32 {
-        let j = repo.claim("w", t, t + 10, limits).await.unwrap().unwrap();
-        assert_eq!((j.attempts, j.lost_leases), (1, n));
+    // Killed eight times (no crash recorded): each claim finds the last one's lease expired, and
+    // the job waits 1, 2, 4, … s (at most the retry delay) before it runs again.
+    let mut job = repo.claim("w", t, t + 10, limits).await.unwrap().unwrap();
+    for n in 1..=8u32 {
         t += 11;
+        assert!(
+            repo.claim("w", t, t + 10, limits).await.unwrap().is_none(),
+            "loss {n}"
+        );
+        let wait = (1_000i64 << (n - 1)).min(60_000);
+        assert!(
+            repo.claim("w", t + wait - 2, t + wait, limits)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        t += wait;
+        job = repo.claim("w", t, t + 10, limits).await.unwrap().unwrap();
+        assert_eq!((job.attempts, job.lost_leases), (1, n));
     }
+    let v = repo.attachment_views(d.id).await.unwrap();
+    assert_eq!(v[0].attachment.status, AttachmentStatus::Processing);
+    // It crashed its worker three times: set aside on the next loss.
+    for _ in 0..3 {
+        assert_eq!(repo.record_crashes(&[job.id]).await.unwrap(), 1);
+    }
+    t += 11;
     assert!(repo.claim("w", t, t + 10, limits).await.unwrap().is_none());
     let v = repo.attachment_views(d.id).await.unwrap();
     assert_eq!(v[0].job.as_ref().unwrap().state, JobState::Dead);
@@ -369,7 +401,7 @@ async fn a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once(backend: 
     assert_eq!(v[0].attachment.error_code.as_deref(), Some("worker_lost"));
     let msg = v[0].attachment.error_message.clone().unwrap_or_default();
     assert!(
-        msg.contains("lost 3 times") && msg.contains("tried again"),
+        msg.contains("crashed 3 times") && msg.contains("tried again"),
         "{msg}"
     );
     // After the delay it is queued again by itself, the dossier processing again.
@@ -378,11 +410,12 @@ async fn a_job_whose_worker_keeps_dying_is_set_aside_then_retried_once(backend: 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((retried.attempts, retried.lost_leases), (1, 3));
+    assert_eq!((retried.attempts, retried.lost_leases), (1, 9));
     let v = repo.attachment_views(d.id).await.unwrap();
     assert_eq!(v[0].attachment.status, AttachmentStatus::Processing);
     assert_eq!(v[0].attachment.error_code, None);
-    // Lost once more: now it waits for an operator.
+    // It crashes once more: now it waits for an operator.
+    repo.record_crashes(&[retried.id]).await.unwrap();
     let t = t + 60_011;
     assert!(repo.claim("w", t, t + 10, limits).await.unwrap().is_none());
     let far = t + 100 * 86_400_000;
