@@ -19,6 +19,7 @@ pub mod queue;
 pub mod render;
 pub mod repo;
 pub mod service;
+pub mod split;
 pub mod store;
 pub mod text;
 pub mod web;
