@@ -4,6 +4,7 @@
 
 mod activity;
 mod claims;
+mod claims_sql;
 mod fields;
 pub mod postgres;
 mod review;

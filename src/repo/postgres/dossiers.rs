@@ -101,11 +101,11 @@ impl DossierRepo for PgRepo {
     ) -> RepoResult<Vec<Added>> {
         let mut tx = self.tx().await?;
         let keys: Vec<&str> = files.iter().map(|f| f.original_key.as_str()).collect();
-        super::claims::lock_keys(&mut tx, &keys).await?;
+        crate::repo::claims_sql::pg_claims::lock_keys(&mut tx, &keys).await?;
         // Read after the lock: a sweep that saw the claim expired has finished with the key.
         let now = now_millis();
         if let Some(claim) = claim {
-            super::claims::settle_claims(&mut tx, claim, &keys, now).await?;
+            crate::repo::claims_sql::pg_claims::settle_claims(&mut tx, claim, &keys, now).await?;
         }
         let mut out = Vec::with_capacity(files.len());
         for f in files {

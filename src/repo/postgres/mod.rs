@@ -5,7 +5,6 @@
 //! [`RepoError::Unavailable`] (the API answers 503), and no request waits longer than
 //! `db.acquire_timeout_ms` for a connection.
 
-mod claims;
 mod dossiers;
 mod fields;
 mod jobs;
@@ -32,7 +31,7 @@ pub const JOBS_CHANNEL: &str = "motcua_jobs";
 
 #[derive(Clone)]
 pub struct PgRepo {
-    pool: PgPool,
+    pub(in crate::repo) pool: PgPool,
     listen: bool,
     reconnect_max: Duration,
 }

@@ -107,7 +107,8 @@ impl DossierRepo for SqliteRepo {
         // Read after the lock: a sweep that saw the claim expired has finished with the key.
         let now = now_millis();
         if let Some(claim) = claim {
-            super::claims::settle_claims(&mut tx, claim, &keys, now).await?;
+            crate::repo::claims_sql::sqlite_claims::settle_claims(&mut tx, claim, &keys, now)
+                .await?;
         }
         let mut out = Vec::with_capacity(files.len());
         for f in files {

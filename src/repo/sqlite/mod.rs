@@ -3,7 +3,6 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE`: taking the write lock up front means
 //! two writers queue on `busy_timeout` instead of failing on a read→write upgrade.
 
-mod claims;
 mod dossiers;
 mod fields;
 mod jobs;
@@ -24,7 +23,7 @@ use crate::domain::{
 
 #[derive(Clone)]
 pub struct SqliteRepo {
-    pool: SqlitePool,
+    pub(in crate::repo) pool: SqlitePool,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
