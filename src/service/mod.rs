@@ -135,10 +135,8 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     let metrics = install_metrics();
     let wake = Arc::new(Notify::new());
     let stop = shutdown_on_signal();
-    if cfg.queue.workers > 0 {
-        record_crashes(&cfg, &*b.repo).await;
-    }
     let workers = if cfg.queue.workers > 0 {
+        record_crashes(&cfg, &*b.repo).await;
         Some(WorkerPool::start(
             WorkerSettings {
                 queue: cfg.queue.clone(),

@@ -194,10 +194,10 @@ impl BlobStore for FsStore {
     }
 
     async fn sweep_leftovers(&self) -> Result<usize, StoreError> {
-        let mut removed = 0;
         if self.tmp_age.is_zero() {
             return Ok(0); // configured off
         }
+        let mut removed = 0;
         let mut entries = tokio::fs::read_dir(self.root.join("tmp")).await?;
         while let Some(e) = entries.next_entry().await? {
             // Another process sharing the store may be writing: only old files are leftovers.

@@ -22,6 +22,7 @@ use aws_sdk_s3::config::{Region, RequestChecksumCalculation};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use bytes::Bytes;
+use futures::StreamExt;
 
 use super::{BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, StoreError};
 use crate::config::S3StoreConfig;
@@ -228,7 +229,48 @@ impl S3Store {
     }
 }
 
-async fn sweep(t: &Target, age: Duration) -> Result<(usize, usize), StoreError> {
+/// Every object under `prefix` whose key (below the store's prefix) is a valid blob key.
+fn list(t: Arc<Target>, prefix: &str) -> ListStream {
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let prefix = t.key(prefix);
+    tokio::spawn(async move {
+        let mut pages = t
+            .client
+            .list_objects_v2()
+            .bucket(&t.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = match page.map_err(|e| error::map("ListObjectsV2", &prefix, e)) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            for o in page.contents() {
+                // Objects of others under a shared prefix are not ours to list.
+                let Some(key) = o
+                    .key()
+                    .and_then(|k| k.strip_prefix(&t.prefix))
+                    .and_then(|k| BlobKey::parse(k).ok())
+                else {
+                    continue;
+                };
+                let modified = o
+                    .last_modified()
+                    .and_then(|d| SystemTime::try_from(*d).ok());
+                if tx.send(Ok(ListedBlob { key, modified })).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    super::list_stream(rx)
+}
+
+async fn sweep(t: &Arc<Target>, age: Duration) -> Result<(usize, usize), StoreError> {
     let prefix = t.key("tmp/");
     let cutoff = SystemTime::now() - age;
     let old = |d: Option<&aws_sdk_s3::primitives::DateTime>| {
@@ -236,22 +278,12 @@ async fn sweep(t: &Target, age: Duration) -> Result<(usize, usize), StoreError> 
             .is_some_and(|d| d <= cutoff)
     };
     let mut objects = 0;
-    let mut pages = t
-        .client
-        .list_objects_v2()
-        .bucket(&t.bucket)
-        .prefix(&prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| error::map("ListObjectsV2", &prefix, e))?;
-        for o in page.contents() {
-            if let Some(k) = o.key()
-                && old(o.last_modified())
-            {
-                t.delete_key(k).await?;
-                objects += 1;
-            }
+    let mut listed = list(t.clone(), "tmp/");
+    while let Some(b) = listed.next().await {
+        let b = b?;
+        if b.modified.is_some_and(|m| m <= cutoff) {
+            t.delete_key(&t.key(b.key.as_str())).await?;
+            objects += 1;
         }
     }
     let mut uploads = 0;
@@ -344,44 +376,7 @@ impl BlobStore for S3Store {
     }
 
     fn list(&self, prefix: &str) -> ListStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let t = self.t.clone();
-        let prefix = t.key(prefix);
-        tokio::spawn(async move {
-            let mut pages = t
-                .client
-                .list_objects_v2()
-                .bucket(&t.bucket)
-                .prefix(&prefix)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = match page.map_err(|e| error::map("ListObjectsV2", &prefix, e)) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                for o in page.contents() {
-                    // Objects of others under a shared prefix are not ours to list.
-                    let Some(key) = o
-                        .key()
-                        .and_then(|k| k.strip_prefix(&t.prefix))
-                        .and_then(|k| BlobKey::parse(k).ok())
-                    else {
-                        continue;
-                    };
-                    let modified = o
-                        .last_modified()
-                        .and_then(|d| SystemTime::try_from(*d).ok());
-                    if tx.send(Ok(ListedBlob { key, modified })).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        super::list_stream(rx)
+        list(self.t.clone(), prefix)
     }
 
     async fn sweep_leftovers(&self) -> Result<usize, StoreError> {
