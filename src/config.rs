@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod tus;
+pub use tus::TusConfig;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -21,6 +24,7 @@ pub struct Config {
     pub orphans: OrphansConfig,
     pub extract: ExtractConfig,
     pub review: ReviewConfig,
+    pub tus: TusConfig,
 }
 
 /// The clerks' review workflow.
@@ -992,6 +996,7 @@ impl Config {
         if let StoreConfig::S3(s3) = &self.store {
             s3.problems(self.limits.max_file_bytes, &mut errs);
         }
+        self.tus.problems(&mut errs);
         if self.orphans.claim_ttl_secs == 0 {
             errs.push("orphans.claim_ttl_secs must be > 0".to_string());
         }

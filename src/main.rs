@@ -264,8 +264,9 @@ async fn admin(cfg: Config, what: AdminCommand) -> anyhow::Result<()> {
             let grace = grace_secs.unwrap_or(cfg.orphans.grace_secs);
             let r = service::admin::sweep(&cfg, std::time::Duration::from_secs(grace)).await?;
             eprintln!(
-                "{} of {} old originals removed (unreferenced); {} expired claims, {} temp leftovers",
-                r.removed, r.considered, r.expired_claims, r.leftovers
+                "{} of {} old originals removed (unreferenced); {} expired claims, {} temp leftovers, \
+                 {} expired resumable uploads",
+                r.removed, r.considered, r.expired_claims, r.leftovers, r.expired_uploads
             );
             println!("{}", r.removed);
         }

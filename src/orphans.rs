@@ -132,6 +132,8 @@ pub struct SweepReport {
     pub expired_claims: u64,
     /// Temp files of dead writers.
     pub leftovers: usize,
+    /// Resumable uploads past their `Upload-Expires` (unfinished) or kept time (finished).
+    pub expired_uploads: usize,
 }
 
 /// One pass: expired claims, then every original older than `grace` that no row references and
@@ -166,7 +168,31 @@ pub async fn sweep(
         }
     }
     report.leftovers = store.sweep_leftovers().await?;
+    report.expired_uploads = expire_uploads(repo, store, now_millis()).await?;
     Ok(report)
+}
+
+/// Removes resumable uploads whose time ran out before `now`, with what they stored; a
+/// finished one's attachment stays. Returns how many.
+pub async fn expire_uploads(
+    repo: &dyn Repo,
+    store: &dyn BlobStore,
+    now: crate::domain::Millis,
+) -> Result<usize, SweepError> {
+    let mut removed = 0;
+    loop {
+        let batch = repo.expired_tus_uploads(now, BATCH as i64).await?;
+        if batch.is_empty() {
+            return Ok(removed);
+        }
+        for up in batch {
+            if let Some(id) = crate::store::PartialId::parse(&up.id) {
+                store.delete_partial(&id, &up.store_state).await?;
+            }
+            repo.delete_tus_upload(&up.id).await?;
+            removed += 1;
+        }
+    }
 }
 
 /// Removes those of `keys` that, checked under the lock, nothing references.
@@ -215,6 +241,31 @@ pub fn spawn_sweeper(
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }))
+}
+
+/// Removes expired resumable uploads every `every` until `stop` (none when it is zero).
+pub fn spawn_upload_expiry(
+    repo: Arc<dyn Repo>,
+    store: Arc<dyn BlobStore>,
+    every: Duration,
+    stop: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if every.is_zero() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match expire_uploads(&*repo, &*store, now_millis()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired resumable uploads"),
+                Err(e) => tracing::warn!("upload expiry failed (tried again later): {e}"),
             }
         }
     }))

@@ -14,12 +14,14 @@ mod sessions;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod tests;
+mod tus;
 
 pub use activity::{Activity, ActivityRepo};
 pub use claims::{BlobClaimRepo, CLAIM_LOST, OrphanLock};
 pub use fields::{FieldRecord, FieldRepo};
 pub use review::*;
 pub use sessions::{SessionInfo, SessionRepo};
+pub use tus::{TusProgress, TusRepo, TusUpload};
 
 use std::sync::Arc;
 
@@ -331,6 +333,7 @@ pub trait Repo:
     + SessionRepo
     + ActivityRepo
     + BlobClaimRepo
+    + TusRepo
 {
     /// For readiness checks.
     async fn ping(&self) -> RepoResult<()>;

@@ -170,6 +170,16 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
             )
         })
         .flatten();
+    let expiry = api
+        .then(|| {
+            crate::orphans::spawn_upload_expiry(
+                b.repo.clone(),
+                b.store.clone(),
+                Duration::from_secs(cfg.tus.sweep_interval_secs),
+                stop.clone(),
+            )
+        })
+        .flatten();
     if api {
         let open_files = http::raise_open_files_limit();
         if let Some((soft, hard)) = open_files {
@@ -216,7 +226,7 @@ pub async fn run(cfg: Config, api: bool) -> anyhow::Result<()> {
     if let Some(w) = watcher {
         let _ = w.await;
     }
-    if let Some(s) = sweeper {
+    for s in [sweeper, expiry].into_iter().flatten() {
         s.abort();
     }
     tracing::info!("stopped");

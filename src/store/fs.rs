@@ -10,8 +10,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
+mod partial;
+
 use super::{
-    BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, StoreError, StoredBlob,
+    BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, PartialId, PartialWriter,
+    StoreError, StoredBlob,
 };
 
 pub struct FsStore {
@@ -213,6 +216,33 @@ impl BlobStore for FsStore {
             }
         }
         Ok(removed)
+    }
+
+    async fn resume_partial(
+        &self,
+        id: &PartialId,
+        offset: u64,
+        _state: &str,
+    ) -> Result<Box<dyn PartialWriter>, StoreError> {
+        partial::resume(&self.root, id, offset).await
+    }
+
+    async fn settle_partial(&self, _: &PartialId, _: &str, _: &str) -> Result<(), StoreError> {
+        Ok(()) // one file, nothing to remove
+    }
+
+    async fn finish_partial(
+        &self,
+        id: &PartialId,
+        _state: &str,
+        bytes: u64,
+        sha256: &str,
+    ) -> Result<StoredBlob, StoreError> {
+        partial::finish(&self.root, id, bytes, sha256).await
+    }
+
+    async fn delete_partial(&self, id: &PartialId, _state: &str) -> Result<(), StoreError> {
+        partial::delete(&self.root, id).await
     }
 }
 

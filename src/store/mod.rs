@@ -3,6 +3,7 @@
 //! `fs` is the embedded default; `s3` an S3-compatible object store behind the same trait.
 
 mod fs;
+mod partial;
 mod s3;
 
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
 pub use self::fs::FsStore;
+pub use self::partial::{PartialId, PartialWriter};
 pub use self::s3::S3Store;
 
 /// A stream of a blob's bytes.
@@ -184,6 +186,30 @@ pub trait BlobStore: Send + Sync {
     /// Removes temp files of writers that died (older than the store's configured age);
     /// returns how many.
     async fn sweep_leftovers(&self) -> Result<usize, StoreError>;
+
+    /// Continues the resumable upload `id` at `offset` from its recorded `state` (empty: a new
+    /// upload). The recorded offset and state are the truth: bytes a crash left past them are
+    /// dropped.
+    async fn resume_partial(
+        &self,
+        id: &PartialId,
+        offset: u64,
+        state: &str,
+    ) -> Result<Box<dyn PartialWriter>, StoreError>;
+    /// Once `new` is recorded: removes what only `old` needed.
+    async fn settle_partial(&self, id: &PartialId, old: &str, new: &str) -> Result<(), StoreError>;
+    /// Publishes the complete upload (`bytes` long, hashing to `sha256`) as the original of
+    /// that hash. The partial stays until [`BlobStore::delete_partial`], after the rows that
+    /// reference the original are committed; done again after a crash, it finds the original.
+    async fn finish_partial(
+        &self,
+        id: &PartialId,
+        state: &str,
+        bytes: u64,
+        sha256: &str,
+    ) -> Result<StoredBlob, StoreError>;
+    /// Removes a partial upload (terminated or expired).
+    async fn delete_partial(&self, id: &PartialId, state: &str) -> Result<(), StoreError>;
 
     /// Streams `body` into the store, hashing while writing.
     async fn put_stream(&self, mut body: BlobStream) -> Result<StoredBlob, StoreError> {

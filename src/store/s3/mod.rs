@@ -8,6 +8,7 @@
 //! incomplete multipart uploads after a day).
 
 mod error;
+mod partial;
 mod writer;
 
 use std::sync::Arc;
@@ -24,7 +25,10 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::{BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, StoreError};
+use super::{
+    BlobKey, BlobStore, BlobStream, BlobWriter, ListStream, ListedBlob, PartialId, PartialWriter,
+    StoreError, StoredBlob,
+};
 use crate::config::S3StoreConfig;
 
 /// Client, bucket and key prefix, shared by the store and its writers.
@@ -384,5 +388,32 @@ impl BlobStore for S3Store {
             Some(age) => sweep(&self.t, age).await.map(|(o, u)| o + u),
             None => Ok(0),
         }
+    }
+
+    async fn resume_partial(
+        &self,
+        id: &PartialId,
+        offset: u64,
+        state: &str,
+    ) -> Result<Box<dyn PartialWriter>, StoreError> {
+        partial::resume(self.t.clone(), self.part_size, id, offset, state).await
+    }
+
+    async fn settle_partial(&self, id: &PartialId, old: &str, new: &str) -> Result<(), StoreError> {
+        partial::settle(&self.t, id, old, new).await
+    }
+
+    async fn finish_partial(
+        &self,
+        id: &PartialId,
+        state: &str,
+        bytes: u64,
+        sha256: &str,
+    ) -> Result<StoredBlob, StoreError> {
+        partial::finish(&self.t, id, state, bytes, sha256).await
+    }
+
+    async fn delete_partial(&self, id: &PartialId, state: &str) -> Result<(), StoreError> {
+        partial::delete(&self.t, id, state).await
     }
 }

@@ -1,0 +1,332 @@
+//! Partial uploads on S3: a multipart upload to `partial/<id>/data` whose parts are all
+//! `part_size` bytes (S3 wants ≥ 5 MiB but the last), and a `tail` object holding what a
+//! request left short of a part, durable between requests and never more than one part in
+//! memory. Each request that ends with a tail writes it under a new generation
+//! (`tail-<n>`), so the recorded state always names an object that was complete when recorded;
+//! the previous one is removed once the new state is recorded ([`settle`]). Finishing
+//! completes the multipart upload and copies it to the original's key server-side.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use serde::{Deserialize, Serialize};
+
+use super::{Target, error, writer::sha256_b64};
+use crate::store::{BlobKey, PartialId, PartialWriter, StoreError, StoredBlob};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    /// The multipart upload, once a first full part was sent.
+    upload: Option<String>,
+    parts: Vec<Part>,
+    tail: Option<Tail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Part {
+    n: i32,
+    etag: Option<String>,
+    sha256: String,
+    size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Tail {
+    generation: u32,
+    len: u64,
+}
+
+impl State {
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        if s.is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_str(s)
+            .map_err(|e| StoreError::Backend(format!("unreadable partial upload state: {e}")))
+    }
+
+    fn len(&self) -> u64 {
+        self.parts.iter().map(|p| p.size).sum::<u64>() + self.tail.map_or(0, |t| t.len)
+    }
+}
+
+fn data_key(t: &Target, id: &PartialId) -> String {
+    t.key(&format!("partial/{id}/data"))
+}
+
+fn tail_key(t: &Target, id: &PartialId, generation: u32) -> String {
+    t.key(&format!("partial/{id}/tail-{generation}"))
+}
+
+async fn get_all(t: &Target, key: &str) -> Result<Vec<u8>, StoreError> {
+    let out = t
+        .client
+        .get_object()
+        .bucket(&t.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| error::map("GetObject", key, e))?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| error::body("GetObject", key, e))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
+pub(super) async fn resume(
+    t: Arc<Target>,
+    part_size: usize,
+    id: &PartialId,
+    offset: u64,
+    state: &str,
+) -> Result<Box<dyn PartialWriter>, StoreError> {
+    let state = State::parse(state)?;
+    if state.len() != offset {
+        return Err(StoreError::Backend(format!(
+            "partial upload {id} holds {} bytes, {offset} were recorded",
+            state.len()
+        )));
+    }
+    let buf = match state.tail {
+        Some(tail) => {
+            let b = get_all(&t, &tail_key(&t, id, tail.generation)).await?;
+            if b.len() as u64 != tail.len {
+                return Err(StoreError::Backend(format!(
+                    "partial upload {id}: tail of {} bytes, {} recorded",
+                    b.len(),
+                    tail.len
+                )));
+            }
+            b
+        }
+        None => Vec::new(),
+    };
+    Ok(Box::new(S3Partial {
+        t,
+        id: id.clone(),
+        part_size,
+        buf,
+        started_upload: false,
+        state,
+    }))
+}
+
+struct S3Partial {
+    t: Arc<Target>,
+    id: PartialId,
+    part_size: usize,
+    /// The tail so far: less than a part between writes.
+    buf: Vec<u8>,
+    /// This request started the multipart upload (discarded: aborted).
+    started_upload: bool,
+    state: State,
+}
+
+impl S3Partial {
+    async fn send_part(&mut self, body: Vec<u8>) -> Result<(), StoreError> {
+        let key = data_key(&self.t, &self.id);
+        let c = &self.t.client;
+        if self.state.upload.is_none() {
+            let out = c
+                .create_multipart_upload()
+                .bucket(&self.t.bucket)
+                .key(&key)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .send()
+                .await
+                .map_err(|e| error::map("CreateMultipartUpload", &key, e))?;
+            let up = out.upload_id().unwrap_or_default().to_string();
+            if up.is_empty() {
+                return Err(StoreError::Backend("no multipart upload id".into()));
+            }
+            self.state.upload = Some(up);
+            self.started_upload = true;
+        }
+        let up = self.state.upload.clone().expect("started above");
+        let n = self.state.parts.len() as i32 + 1;
+        let sum = sha256_b64(&body);
+        let size = body.len() as u64;
+        let out = c
+            .upload_part()
+            .bucket(&self.t.bucket)
+            .key(&key)
+            .upload_id(up)
+            .part_number(n)
+            .checksum_sha256(&sum)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| error::map("UploadPart", &key, e))?;
+        self.state.parts.push(Part {
+            n,
+            etag: out.e_tag().map(str::to_owned),
+            sha256: sum,
+            size,
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PartialWriter for S3Partial {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        let mut chunk = chunk;
+        while !chunk.is_empty() {
+            let take = (self.part_size - self.buf.len()).min(chunk.len());
+            self.buf.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if self.buf.len() == self.part_size {
+                let part = std::mem::take(&mut self.buf);
+                self.send_part(part).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<String, StoreError> {
+        let generation = self.state.tail.map_or(1, |t| t.generation + 1);
+        self.state.tail = if self.buf.is_empty() {
+            None
+        } else {
+            let len = self.buf.len() as u64;
+            let body = std::mem::take(&mut self.buf);
+            self.t
+                .put_key(&tail_key(&self.t, &self.id, generation), body)
+                .await?;
+            Some(Tail { generation, len })
+        };
+        Ok(serde_json::to_string(&self.state).expect("state serializes"))
+    }
+
+    async fn discard(self: Box<Self>) -> Result<(), StoreError> {
+        // Parts sent under a recorded upload are sent again (same numbers) by the next request.
+        if self.started_upload
+            && let Some(up) = &self.state.upload
+        {
+            self.t.abort(&data_key(&self.t, &self.id), up).await?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn settle(
+    t: &Target,
+    id: &PartialId,
+    old: &str,
+    new: &str,
+) -> Result<(), StoreError> {
+    let (old, new) = (State::parse(old)?, State::parse(new)?);
+    if let Some(tail) = old.tail
+        && new.tail != Some(tail)
+    {
+        t.delete_key(&tail_key(t, id, tail.generation)).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn finish(
+    t: &Target,
+    id: &PartialId,
+    state: &str,
+    bytes: u64,
+    sha256: &str,
+) -> Result<StoredBlob, StoreError> {
+    let st = State::parse(state)?;
+    let key = BlobKey::original(sha256)?;
+    let dest = t.key(key.as_str());
+    let stored = |created| StoredBlob {
+        key: key.clone(),
+        sha256: sha256.to_string(),
+        bytes,
+        created,
+    };
+    if t.exists_key(&dest).await? {
+        return Ok(stored(false));
+    }
+    if st.len() != bytes {
+        return Err(StoreError::Backend(format!(
+            "partial upload {id} holds {} bytes, {bytes} expected",
+            st.len()
+        )));
+    }
+    let source = match (&st.upload, st.tail) {
+        (None, Some(tail)) => tail_key(t, id, tail.generation),
+        (None, None) => return Err(StoreError::Backend(format!("partial upload {id} is empty"))),
+        // Completed already (a crash before the attachment was committed).
+        (Some(_), _) if t.exists_key(&data_key(t, id)).await? => data_key(t, id),
+        (Some(up), tail) => {
+            let data = data_key(t, id);
+            let mut parts = st.parts.clone();
+            if let Some(tail) = tail {
+                // The last part may be short.
+                let body = get_all(t, &tail_key(t, id, tail.generation)).await?;
+                let sum = sha256_b64(&body);
+                let n = parts.len() as i32 + 1;
+                let out = t
+                    .client
+                    .upload_part()
+                    .bucket(&t.bucket)
+                    .key(&data)
+                    .upload_id(up)
+                    .part_number(n)
+                    .checksum_sha256(&sum)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .map_err(|e| error::map("UploadPart", &data, e))?;
+                parts.push(Part {
+                    n,
+                    etag: out.e_tag().map(str::to_owned),
+                    sha256: sum,
+                    size: tail.len,
+                });
+            }
+            let completed = parts
+                .iter()
+                .map(|p| {
+                    CompletedPart::builder()
+                        .part_number(p.n)
+                        .set_e_tag(p.etag.clone())
+                        .checksum_sha256(&p.sha256)
+                        .build()
+                })
+                .collect();
+            t.client
+                .complete_multipart_upload()
+                .bucket(&t.bucket)
+                .key(&data)
+                .upload_id(up)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(completed))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| error::map("CompleteMultipartUpload", &data, e))?;
+            data
+        }
+    };
+    t.copy_key(&source, &dest).await?;
+    Ok(stored(true))
+}
+
+pub(super) async fn delete(t: &Target, id: &PartialId, state: &str) -> Result<(), StoreError> {
+    let st = State::parse(state)?;
+    if let Some(up) = &st.upload {
+        t.abort(&data_key(t, id), up).await?;
+    }
+    t.delete_key(&data_key(t, id)).await?;
+    let generation = st.tail.map_or(0, |t| t.generation);
+    // The recorded tail and one a crash may have written after it.
+    for g in [generation, generation + 1] {
+        if g > 0 {
+            t.delete_key(&tail_key(t, id, g)).await?;
+        }
+    }
+    Ok(())
+}
