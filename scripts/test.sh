@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 # The browser tests drive Debian's Chromium over WebDriver; Noto has the Vietnamese glyphs.
 bash scripts/setup.sh chromium chromium-driver fonts-noto-core
 command -v pdftotext >/dev/null
+# The resumable-upload tests drive real tus clients (tuspy, tus-js-client).
+bash scripts/tus-clients.sh
 
 echo "== SQLite + filesystem store" >&2
 env -u MOTCUA_TEST_PG_URL -u MOTCUA_TEST_S3_ENDPOINT cargo test --release "$@"

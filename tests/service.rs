@@ -13,6 +13,8 @@ mod outage;
 mod parts;
 #[path = "service/requeue.rs"]
 mod requeue;
+#[path = "service/tus.rs"]
+mod tus;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -123,8 +125,13 @@ on_every_backend!(
     shutdown_releases_a_claim_it_cannot_finish_in_its_grace_period,
     fields_and_review_flags_come_with_the_dossier,
     refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers,
+    tus_clients_resume_over_a_link_that_drops,
+    tus_protocol_edges_restart_takeover_and_expiry,
 );
 use orphans::refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers;
+use tus::{
+    tus_clients_resume_over_a_link_that_drops, tus_protocol_edges_restart_takeover_and_expiry,
+};
 
 fn env_for(site: &Site, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![

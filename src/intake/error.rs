@@ -92,6 +92,25 @@ pub enum AppError {
     #[error("{0}")]
     BodyTooSlow(String),
 
+    /// tus: a request without `Tus-Resumable: 1.0.0`.
+    #[error("unsupported tus version {0:?}; this server speaks 1.0.0")]
+    TusVersion(String),
+    /// tus: `Upload-Offset` is not where the upload stands (a `HEAD` tells where).
+    #[error("the upload is at offset {at}, not {sent}")]
+    OffsetMismatch { at: u64, sent: u64 },
+    /// tus: the body does not hash to its `Upload-Checksum`; nothing of it was kept.
+    #[error("the body does not match Upload-Checksum; nothing of it was kept")]
+    ChecksumMismatch,
+    #[error("the upload expired and was removed")]
+    UploadExpired,
+    /// tus: an earlier request still holds the upload and did not let go in time.
+    #[error("the upload is busy with another request; try again")]
+    UploadLocked,
+    #[error("{limit} unfinished uploads already; finish or end one first")]
+    TooManyUploads { limit: u32 },
+    #[error("the file is empty")]
+    EmptyFile,
+
     #[error("internal error")]
     Internal(String),
 }
@@ -121,6 +140,14 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             AppError::BodyTooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::TusVersion(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::OffsetMismatch { .. } => StatusCode::CONFLICT,
+            // The tus checksum extension's own status.
+            AppError::ChecksumMismatch => StatusCode::from_u16(460).expect("valid status"),
+            AppError::UploadExpired => StatusCode::GONE,
+            AppError::UploadLocked => StatusCode::LOCKED,
+            AppError::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::EmptyFile => StatusCode::BAD_REQUEST,
             AppError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -152,6 +179,13 @@ impl AppError {
             AppError::Unavailable(_) => "unavailable",
             AppError::TooManyConnections => "too_many_connections",
             AppError::BodyTooSlow(_) => "body_too_slow",
+            AppError::TusVersion(_) => "tus_version_unsupported",
+            AppError::OffsetMismatch { .. } => "offset_mismatch",
+            AppError::ChecksumMismatch => "checksum_mismatch",
+            AppError::UploadExpired => "upload_expired",
+            AppError::UploadLocked => "upload_locked",
+            AppError::TooManyUploads { .. } => "too_many_uploads",
+            AppError::EmptyFile => Self::FILE_EMPTY,
             AppError::Internal(_) => "internal",
         }
     }

@@ -12,6 +12,7 @@
 //! | `GET /api/v1/dossiers/{code}/history` | clerk: the audit trail |
 //! | `GET /api/v1/review/stats?days=` | unit admins: review productivity ([`stats`]) |
 //! | `POST /api/v1/dossiers/{code}/attachments` | multipart, one or more files → 202 receipt |
+//! | `OPTIONS`/`POST /api/v1/uploads`, `HEAD`/`PATCH`/`DELETE /api/v1/uploads/{id}` | resumable uploads, tus 1.0 ([`tus`]) |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/original` | the file as uploaded |
 //! | `GET /api/v1/dossiers/{code}/attachments/{id}/pdf` | the searchable PDF (409 until done) |
 //! | `GET /healthz`, `/readyz`, `/metrics` | liveness, readiness (DB + store), Prometheus |
@@ -36,6 +37,7 @@ mod review_tests;
 pub mod stats;
 #[cfg(test)]
 mod tests;
+mod tus;
 mod upload;
 
 use std::sync::Arc;
@@ -94,6 +96,12 @@ fn api_routes(body_limit: usize) -> OpenApiRouter<AppState> {
             OpenApiRouter::new()
                 .routes(routes!(upload::upload))
                 .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(tus::options, tus::create))
+                .routes(routes!(tus::head, tus::patch, tus::terminate))
+                .layer(middleware::map_response(tus::tus_resumable)),
         )
         .routes(routes!(dossiers::original))
         .routes(routes!(dossiers::pdf))

@@ -25,6 +25,7 @@ use super::error::ErrorBody;
     components(schemas(ErrorBody)),
     tags(
         (name = "dossiers", description = "Creating dossiers, uploading files, reading results"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0.0) for stations on links that drop"),
         (name = "review", description = "Clerks: queue, claims, field confirmation, decisions"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
     )

@@ -42,6 +42,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/dossiers/{code}/attachments/{id}/original"),
     ("get", "/api/v1/dossiers/{code}/attachments/{id}/pdf"),
     ("post", "/api/v1/dossiers/{code}/attachments/{id}/retry"),
+    ("options", "/api/v1/uploads"),
+    ("post", "/api/v1/uploads"),
+    ("head", "/api/v1/uploads/{id}"),
+    ("patch", "/api/v1/uploads/{id}"),
+    ("delete", "/api/v1/uploads/{id}"),
 ];
 
 /// Every `$ref` under `v`.

@@ -25,7 +25,7 @@ use crate::queue::JobPayload;
 use crate::store::{BlobKey, BlobWriter};
 
 /// Enough leading bytes to tell every supported type apart (WebP needs 12).
-const SNIFF_BYTES: usize = 16;
+pub(super) const SNIFF_BYTES: usize = 16;
 
 #[derive(Serialize, ToSchema)]
 pub struct Receipt {
@@ -58,7 +58,7 @@ struct ReceiptItem {
     duplicate: bool,
 }
 
-fn media_type(f: Format) -> Option<&'static str> {
+pub(super) fn media_type(f: Format) -> Option<&'static str> {
     match f {
         Format::Jpeg => Some("image/jpeg"),
         Format::Png => Some("image/png"),
@@ -69,7 +69,7 @@ fn media_type(f: Format) -> Option<&'static str> {
 }
 
 /// The client's name is for display only; it never reaches a path or key.
-fn display_name(name: &str) -> String {
+pub(super) fn display_name(name: &str) -> String {
     name.chars().filter(|c| !c.is_control()).take(255).collect()
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backends;
+pub mod proxy;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
