@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod station;
 mod tus;
+pub use station::StationConfig;
 pub use tus::TusConfig;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -25,6 +27,7 @@ pub struct Config {
     pub extract: ExtractConfig,
     pub review: ReviewConfig,
     pub tus: TusConfig,
+    pub station: StationConfig,
 }
 
 /// The clerks' review workflow.

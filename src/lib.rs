@@ -3,7 +3,8 @@
 //! Module dependencies point one way: `config` ← `decode` ← `normalize` ← `ocr` ← `render`
 //! ← `pipeline`. The service adds `domain` ← `store`, `repo` ← `queue` (uses `pipeline`) ←
 //! `intake` ← `service` (wiring); `web` (the clerks' pages) builds on `intake` and is merged
-//! into its router. The CLI in `main.rs` talks to `pipeline`, `config` and `service`.
+//! into its router. `station` (the scanner PC's uploader) is a client of the HTTP API only.
+//! The CLI in `main.rs` talks to `pipeline`, `config`, `service` and `station`.
 
 pub mod config;
 pub mod decode;
@@ -20,6 +21,7 @@ pub mod render;
 pub mod repo;
 pub mod service;
 pub mod split;
+pub mod station;
 pub mod store;
 pub mod text;
 pub mod web;

@@ -54,10 +54,37 @@ enum Command {
     Worker,
     /// Create or upgrade the database schema.
     Migrate,
+    /// The scanner PC's uploader: sends the files saved into a hot folder over resumable
+    /// uploads, surviving dropped links and restarts (`[station]` in the configuration).
+    Station {
+        /// Base URL of the server (`station.server`).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the station token (`station.token_file`).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The hot folder (`station.watch`).
+        #[arg(long)]
+        watch: Option<PathBuf>,
+        /// The spool database (`station.spool`).
+        #[arg(long)]
+        spool: Option<PathBuf>,
+        #[command(subcommand)]
+        what: Option<StationCommand>,
+    },
     /// Create units, station tokens and clerks.
     Admin {
         #[command(subcommand)]
         what: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationCommand {
+    /// Lists the spool: every file, its state, how much of it was sent, its last error.
+    Status {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
     },
 }
 
@@ -176,7 +203,25 @@ fn main() -> ExitCode {
 
     let cli = Cli::parse();
     let cfg = match Config::load(cli.config.as_deref()) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            if let Command::Station {
+                server,
+                token_file,
+                watch,
+                spool,
+                ..
+            } = &cli.command
+            {
+                let s = &mut c.station;
+                s.server = server.clone().unwrap_or(std::mem::take(&mut s.server));
+                s.token_file = token_file
+                    .clone()
+                    .unwrap_or(std::mem::take(&mut s.token_file));
+                s.watch = watch.clone().unwrap_or(std::mem::take(&mut s.watch));
+                s.spool = spool.clone().or(s.spool.take());
+            }
+            c
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -200,6 +245,18 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Command::Admin { what } => run_async(admin(cfg, what)),
+        Command::Station {
+            what: Some(StationCommand::Status { limit }),
+            ..
+        } => run_async(async move {
+            print!("{}", motcua::station::status(&cfg, limit).await?);
+            Ok(())
+        }),
+        Command::Station { what: None, .. } => {
+            run_async(
+                async move { motcua::station::run(&cfg, service::shutdown_on_signal()).await },
+            )
+        }
     }
 }
 

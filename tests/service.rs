@@ -13,6 +13,8 @@ mod outage;
 mod parts;
 #[path = "service/requeue.rs"]
 mod requeue;
+#[path = "service/station.rs"]
+mod station;
 #[path = "service/tus.rs"]
 mod tus;
 
@@ -127,8 +129,10 @@ on_every_backend!(
     refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers,
     tus_clients_resume_over_a_link_that_drops,
     tus_protocol_edges_restart_takeover_and_expiry,
+    a_station_sends_its_hot_folder_through_drops_kills_and_outages,
 );
 use orphans::refused_and_cut_uploads_leave_nothing_and_the_sweep_takes_crash_leftovers;
+use station::a_station_sends_its_hot_folder_through_drops_kills_and_outages;
 use tus::{
     tus_clients_resume_over_a_link_that_drops, tus_protocol_edges_restart_takeover_and_expiry,
 };

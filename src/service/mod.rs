@@ -71,7 +71,7 @@ fn install_metrics() -> Option<PrometheusHandle> {
 }
 
 /// Cancelled on SIGTERM or SIGINT.
-fn shutdown_on_signal() -> CancellationToken {
+pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
