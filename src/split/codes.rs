@@ -76,6 +76,27 @@ pub fn read(page: &GrayImage) -> Result<Vec<Code>, CodeError> {
     Ok(codes)
 }
 
+/// Whether a QR code is on `page` at all: its three finder patterns and their geometry are
+/// found, whether or not its content can be read. With [`read`] finding nothing, the page has a
+/// code too damaged to read, which is reported and never guessed.
+pub fn qr_present(page: &GrayImage) -> bool {
+    let (w, h) = page.dimensions();
+    if w == 0 || h == 0 {
+        return false;
+    }
+    let Ok(source) = rxing::Luma8LuminanceSource::new(page.as_raw().clone(), w, h) else {
+        return false;
+    };
+    let bitmap = rxing::BinaryBitmap::new(rxing::common::HybridBinarizer::new(source));
+    let hints = DecodeHints {
+        TryHarder: Some(true),
+        ..Default::default()
+    };
+    rxing::qrcode::detector::Detector::new(bitmap.get_black_matrix())
+        .detect_with_hints(&hints)
+        .is_ok()
+}
+
 #[cfg(test)]
 #[path = "codes_tests.rs"]
 mod tests;

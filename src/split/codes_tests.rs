@@ -138,3 +138,28 @@ fn a_patcht_sheet_and_a_receipt_qr_on_one_page_are_both_read_top_first() {
     // A page with no code has none.
     assert!(texts(&GrayImage::from_pixel(A4.0, A4.1, Luma([255]))).is_empty());
 }
+
+#[test]
+fn a_code_too_damaged_to_read_is_still_seen_as_a_code() {
+    // Version 1 with its quiet zone: 29 modules, the symbol at 4..25, finder patterns at
+    // 4..11 and 18..25. The columns between the finders wiped: a third of the symbol, far more
+    // than error correction restores, while the finders stay.
+    let intact = page_with(BarcodeFormat::QR_CODE, PAYLOAD, 8, (1000, 1000));
+    let mut damaged = intact.clone();
+    for y in 1000 + 4 * 8..1000 + 25 * 8 {
+        for x in 1000 + 11 * 8..1000 + 18 * 8 {
+            damaged.put_pixel(x, y, Luma([255]));
+        }
+    }
+    assert!(texts(&damaged).is_empty(), "not read");
+    assert!(qr_present(&damaged), "but seen");
+    assert!(qr_present(&intact));
+    // No QR code: a blank page, a page with only a Code 39 sheet.
+    assert!(!qr_present(&GrayImage::from_pixel(A4.0, A4.1, Luma([255]))));
+    assert!(!qr_present(&page_with(
+        BarcodeFormat::CODE_39,
+        "PATCHT",
+        3,
+        (300, 300)
+    )));
+}
