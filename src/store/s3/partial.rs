@@ -1,10 +1,11 @@
 //! Partial uploads on S3: a multipart upload to `partial/<id>/data` whose parts are all
-//! `part_size` bytes (S3 wants ≥ 5 MiB but the last), and a `tail` object holding what a
-//! request left short of a part, durable between requests and never more than one part in
-//! memory. Each request that ends with a tail writes it under a new generation
-//! (`tail-<n>`), so the recorded state always names an object that was complete when recorded;
-//! the previous one is removed once the new state is recorded ([`settle`]). Finishing
-//! completes the multipart upload and copies it to the original's key server-side.
+//! `part_size` bytes (S3 wants ≥ 5 MiB but the last), and what requests leave short of a part
+//! as `seg-<n>` objects, one per request, each holding only that request's new bytes. A
+//! segment is written once and read once (when a part fills up), so small requests cost no
+//! more than large ones, and at most one part is held in memory. The recorded state names the
+//! parts and segments that count; what a request wrote but did not get recorded is written over
+//! or removed ([`settle`], [`delete`]). Finishing completes the multipart upload and copies it
+//! to the original's key server-side.
 
 use std::sync::Arc;
 
@@ -21,7 +22,10 @@ struct State {
     /// The multipart upload, once a first full part was sent.
     upload: Option<String>,
     parts: Vec<Part>,
-    tail: Option<Tail>,
+    /// Bytes after the parts, in order.
+    segments: Vec<Segment>,
+    /// Generation of the next segment (never reused once recorded).
+    next: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +37,7 @@ struct Part {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-struct Tail {
+struct Segment {
     generation: u32,
     len: u64,
 }
@@ -47,8 +51,12 @@ impl State {
             .map_err(|e| StoreError::Backend(format!("unreadable partial upload state: {e}")))
     }
 
+    fn segments_len(&self) -> u64 {
+        self.segments.iter().map(|s| s.len).sum()
+    }
+
     fn len(&self) -> u64 {
-        self.parts.iter().map(|p| p.size).sum::<u64>() + self.tail.map_or(0, |t| t.len)
+        self.parts.iter().map(|p| p.size).sum::<u64>() + self.segments_len()
     }
 }
 
@@ -56,8 +64,30 @@ fn data_key(t: &Target, id: &PartialId) -> String {
     t.key(&format!("partial/{id}/data"))
 }
 
-fn tail_key(t: &Target, id: &PartialId, generation: u32) -> String {
-    t.key(&format!("partial/{id}/tail-{generation}"))
+fn segment_key(t: &Target, id: &PartialId, generation: u32) -> String {
+    t.key(&format!("partial/{id}/seg-{generation}"))
+}
+
+/// The bytes of `segments`, in order, each checked against its recorded length.
+async fn read_segments(
+    t: &Target,
+    id: &PartialId,
+    segments: &[Segment],
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(segments.iter().map(|s| s.len as usize).sum());
+    for s in segments {
+        let b = get_all(t, &segment_key(t, id, s.generation)).await?;
+        if b.len() as u64 != s.len {
+            return Err(StoreError::Backend(format!(
+                "partial upload {id}: segment {} holds {} bytes, {} recorded",
+                s.generation,
+                b.len(),
+                s.len
+            )));
+        }
+        out.extend_from_slice(&b);
+    }
+    Ok(out)
 }
 
 async fn get_all(t: &Target, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -91,25 +121,11 @@ pub(super) async fn resume(
             state.len()
         )));
     }
-    let buf = match state.tail {
-        Some(tail) => {
-            let b = get_all(&t, &tail_key(&t, id, tail.generation)).await?;
-            if b.len() as u64 != tail.len {
-                return Err(StoreError::Backend(format!(
-                    "partial upload {id}: tail of {} bytes, {} recorded",
-                    b.len(),
-                    tail.len
-                )));
-            }
-            b
-        }
-        None => Vec::new(),
-    };
     Ok(Box::new(S3Partial {
         t,
         id: id.clone(),
         part_size,
-        buf,
+        buf: Vec::new(),
         started_upload: false,
         state,
     }))
@@ -119,7 +135,7 @@ struct S3Partial {
     t: Arc<Target>,
     id: PartialId,
     part_size: usize,
-    /// The tail so far: less than a part between writes.
+    /// This request's bytes after the recorded segments: with them, less than a part.
     buf: Vec<u8>,
     /// This request started the multipart upload (discarded: aborted).
     started_upload: bool,
@@ -176,11 +192,15 @@ impl PartialWriter for S3Partial {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         let mut chunk = chunk;
         while !chunk.is_empty() {
-            let take = (self.part_size - self.buf.len()).min(chunk.len());
+            let pending = self.state.segments_len() as usize + self.buf.len();
+            let take = (self.part_size - pending).min(chunk.len());
             self.buf.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
-            if self.buf.len() == self.part_size {
-                let part = std::mem::take(&mut self.buf);
+            if pending + take == self.part_size {
+                // A full part: the recorded segments (read now, once) and this request's bytes.
+                let mut part = read_segments(&self.t, &self.id, &self.state.segments).await?;
+                part.append(&mut self.buf);
+                self.state.segments.clear();
                 self.send_part(part).await?;
             }
         }
@@ -188,17 +208,16 @@ impl PartialWriter for S3Partial {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<String, StoreError> {
-        let generation = self.state.tail.map_or(1, |t| t.generation + 1);
-        self.state.tail = if self.buf.is_empty() {
-            None
-        } else {
+        if !self.buf.is_empty() {
+            let generation = self.state.next;
             let len = self.buf.len() as u64;
             let body = std::mem::take(&mut self.buf);
             self.t
-                .put_key(&tail_key(&self.t, &self.id, generation), body)
+                .put_key(&segment_key(&self.t, &self.id, generation), body)
                 .await?;
-            Some(Tail { generation, len })
-        };
+            self.state.segments.push(Segment { generation, len });
+            self.state.next += 1;
+        }
         Ok(serde_json::to_string(&self.state).expect("state serializes"))
     }
 
@@ -220,10 +239,8 @@ pub(super) async fn settle(
     new: &str,
 ) -> Result<(), StoreError> {
     let (old, new) = (State::parse(old)?, State::parse(new)?);
-    if let Some(tail) = old.tail
-        && new.tail != Some(tail)
-    {
-        t.delete_key(&tail_key(t, id, tail.generation)).await?;
+    for s in old.segments.iter().filter(|s| !new.segments.contains(s)) {
+        t.delete_key(&segment_key(t, id, s.generation)).await?;
     }
     Ok(())
 }
@@ -253,19 +270,25 @@ pub(super) async fn finish(
             st.len()
         )));
     }
-    let source = match (&st.upload, st.tail) {
-        (None, Some(tail)) => tail_key(t, id, tail.generation),
-        (None, None) => return Err(StoreError::Backend(format!("partial upload {id} is empty"))),
+    let source = match &st.upload {
+        None if st.segments.len() == 1 => segment_key(t, id, st.segments[0].generation),
+        None => {
+            // Less than a part in several requests: one PUT of them all.
+            let body = read_segments(t, id, &st.segments).await?;
+            t.put_key(&dest, body).await?;
+            return Ok(stored(true));
+        }
         // Completed already (a crash before the attachment was committed).
-        (Some(_), _) if t.exists_key(&data_key(t, id)).await? => data_key(t, id),
-        (Some(up), tail) => {
+        Some(_) if t.exists_key(&data_key(t, id)).await? => data_key(t, id),
+        Some(up) => {
             let data = data_key(t, id);
             let mut parts = st.parts.clone();
-            if let Some(tail) = tail {
+            if !st.segments.is_empty() {
                 // The last part may be short.
-                let body = get_all(t, &tail_key(t, id, tail.generation)).await?;
+                let body = read_segments(t, id, &st.segments).await?;
                 let sum = sha256_b64(&body);
                 let n = parts.len() as i32 + 1;
+                let size = body.len() as u64;
                 let out = t
                     .client
                     .upload_part()
@@ -282,7 +305,7 @@ pub(super) async fn finish(
                     n,
                     etag: out.e_tag().map(str::to_owned),
                     sha256: sum,
-                    size: tail.len,
+                    size,
                 });
             }
             let completed = parts
@@ -321,12 +344,9 @@ pub(super) async fn delete(t: &Target, id: &PartialId, state: &str) -> Result<()
         t.abort(&data_key(t, id), up).await?;
     }
     t.delete_key(&data_key(t, id)).await?;
-    let generation = st.tail.map_or(0, |t| t.generation);
-    // The recorded tail and one a crash may have written after it.
-    for g in [generation, generation + 1] {
-        if g > 0 {
-            t.delete_key(&tail_key(t, id, g)).await?;
-        }
+    // The recorded segments and the one a request may have written without getting recorded.
+    for g in st.segments.iter().map(|s| s.generation).chain([st.next]) {
+        t.delete_key(&segment_key(t, id, g)).await?;
     }
     Ok(())
 }
