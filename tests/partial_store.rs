@@ -14,18 +14,6 @@ use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
 
-fn data(len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// Writes `bytes` at `offset` onto `state` in 64 KiB pieces and commits.
 async fn request(
     s: &dyn BlobStore,
@@ -46,7 +34,7 @@ async fn scenario(
     s: &dyn BlobStore,
     leftovers: &dyn Fn() -> futures::future::BoxFuture<'static, Vec<String>>,
 ) {
-    let all = data(12 * MIB + 12_345);
+    let all = common::pseudo_random(12 * MIB + 12_345, 7);
     let id = PartialId::random();
     let a = 3 * MIB;
     let b = a + 4 * MIB; // crosses a 5 MiB part

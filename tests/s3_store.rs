@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::pseudo_random as data;
 use common::s3::{client, endpoint_or_skip, fresh_bucket, keys_under, pending_uploads, sdk_config};
 use motcua::config::S3StoreConfig;
 use motcua::store::{BlobKey, BlobStore, S3Store, StoreError};
@@ -27,19 +28,6 @@ async fn store(endpoint: &str, bucket: &str) -> S3Store {
     S3Store::with_sdk_config(&sdk_config(), &config(endpoint, bucket))
         .await
         .expect("open the S3 store")
-}
-
-/// Deterministic bytes that do not repeat within a part.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Polls `f` until it returns true (cleanup of a dropped writer runs in a spawned task).

@@ -131,6 +131,36 @@ pub(super) async fn resume(
     }))
 }
 
+/// Sends `body` as part `n` of upload `up` to `key`, with its SHA-256 for the store to check.
+async fn upload_part(
+    t: &Target,
+    key: &str,
+    up: &str,
+    n: i32,
+    body: Vec<u8>,
+) -> Result<Part, StoreError> {
+    let sum = sha256_b64(&body);
+    let size = body.len() as u64;
+    let out = t
+        .client
+        .upload_part()
+        .bucket(&t.bucket)
+        .key(key)
+        .upload_id(up)
+        .part_number(n)
+        .checksum_sha256(&sum)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| error::map("UploadPart", key, e))?;
+    Ok(Part {
+        n,
+        etag: out.e_tag().map(str::to_owned),
+        sha256: sum,
+        size,
+    })
+}
+
 struct S3Partial {
     t: Arc<Target>,
     id: PartialId,
@@ -164,25 +194,8 @@ impl S3Partial {
         }
         let up = self.state.upload.clone().expect("started above");
         let n = self.state.parts.len() as i32 + 1;
-        let sum = sha256_b64(&body);
-        let size = body.len() as u64;
-        let out = c
-            .upload_part()
-            .bucket(&self.t.bucket)
-            .key(&key)
-            .upload_id(up)
-            .part_number(n)
-            .checksum_sha256(&sum)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| error::map("UploadPart", &key, e))?;
-        self.state.parts.push(Part {
-            n,
-            etag: out.e_tag().map(str::to_owned),
-            sha256: sum,
-            size,
-        });
+        let part = upload_part(&self.t, &key, &up, n, body).await?;
+        self.state.parts.push(part);
         Ok(())
     }
 }
@@ -286,27 +299,8 @@ pub(super) async fn finish(
             if !st.segments.is_empty() {
                 // The last part may be short.
                 let body = read_segments(t, id, &st.segments).await?;
-                let sum = sha256_b64(&body);
                 let n = parts.len() as i32 + 1;
-                let size = body.len() as u64;
-                let out = t
-                    .client
-                    .upload_part()
-                    .bucket(&t.bucket)
-                    .key(&data)
-                    .upload_id(up)
-                    .part_number(n)
-                    .checksum_sha256(&sum)
-                    .body(ByteStream::from(body))
-                    .send()
-                    .await
-                    .map_err(|e| error::map("UploadPart", &data, e))?;
-                parts.push(Part {
-                    n,
-                    etag: out.e_tag().map(str::to_owned),
-                    sha256: sum,
-                    size,
-                });
+                parts.push(upload_part(t, &data, up, n, body).await?);
             }
             let completed = parts
                 .iter()
