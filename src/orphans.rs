@@ -186,13 +186,23 @@ pub async fn expire_uploads(
             return Ok(removed);
         }
         for up in batch {
-            if let Some(id) = crate::store::PartialId::parse(&up.id) {
-                store.delete_partial(&id, &up.store_state).await?;
-            }
-            repo.delete_tus_upload(&up.id).await?;
+            remove_upload(repo, store, &up).await?;
             removed += 1;
         }
     }
+}
+
+/// Removes a resumable upload: what it stored, then its row (terminated or expired).
+pub async fn remove_upload(
+    repo: &dyn Repo,
+    store: &dyn BlobStore,
+    up: &crate::repo::TusUpload,
+) -> Result<(), SweepError> {
+    if let Some(id) = crate::store::PartialId::parse(&up.id) {
+        store.delete_partial(&id, &up.store_state).await?;
+    }
+    repo.delete_tus_upload(&up.id).await?;
+    Ok(())
 }
 
 /// Removes those of `keys` that, checked under the lock, nothing references.

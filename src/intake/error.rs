@@ -279,6 +279,15 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::orphans::SweepError> for AppError {
+    fn from(e: crate::orphans::SweepError) -> Self {
+        match e {
+            crate::orphans::SweepError::Repo(e) => e.into(),
+            crate::orphans::SweepError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// The one JSON error shape for what the framework answers itself: path or query parameters that
 /// do not parse, bodies it refuses (too large, not JSON), methods a route does not have. Its text
 /// becomes the message; the code follows the status. Our own errors are JSON already, and the

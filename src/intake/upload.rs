@@ -19,9 +19,10 @@ use super::auth::{Auth, check_dossier_access};
 use super::error::{AppError, ErrorBody};
 use super::part_name;
 use crate::decode::Format;
-use crate::domain::{Attachment, NewAttachment};
+use crate::domain::{Actor, Attachment, Dossier, NewAttachment};
 use crate::orphans::UploadClaims;
 use crate::queue::JobPayload;
+use crate::repo::Added;
 use crate::store::{BlobKey, BlobWriter};
 
 /// Enough leading bytes to tell every supported type apart (WebP needs 12).
@@ -136,10 +137,7 @@ async fn accept(
         .await?
         .ok_or(AppError::NotFound("dossier"))?;
     check_dossier_access(&actor, &dossier)?;
-    // A decided dossier takes no more papers: they would be stored and never looked at.
-    if crate::domain::workflow::DossierState::parse(&dossier.status).is_some_and(|s| s.is_final()) {
-        return Err(AppError::DossierClosed(dossier.status.clone()));
-    }
+    check_open(&dossier)?;
     let limit = st.cfg.server.max_request_bytes;
     // Dropped before the rows commit (refused, failed, client gone), it removes what was stored.
     let mut claims = UploadClaims::new(
@@ -201,22 +199,11 @@ async fn accept(
         });
     }
 
-    let make_job = |id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job();
-    let added = st
-        .repo
-        .add_attachments(&dossier, &files, Some(claims.id()), &make_job, &actor)
-        .await?;
-    claims.settle();
-    st.wake.notify_waiters();
-    let attachments = added
+    let attachments = commit(st, &dossier, &files, claims, &actor)
+        .await?
         .into_iter()
         .zip(&files)
         .map(|(a, f)| {
-            let result = if a.created { "accepted" } else { "duplicate" };
-            metrics::counter!("motcua_uploads_total", "result" => result).increment(1);
-            if a.created {
-                metrics::counter!("motcua_upload_bytes_total").increment(f.bytes);
-            }
             let Attachment {
                 id,
                 sha256,
@@ -245,6 +232,46 @@ async fn accept(
         }),
     ))
 }
+
+/// A decided dossier takes no more papers: they would be stored and never looked at.
+pub(super) fn check_open(d: &Dossier) -> Result<(), AppError> {
+    let state = crate::domain::workflow::DossierState::parse(&d.status);
+    if state.is_some_and(|s| s.is_final()) {
+        return Err(AppError::DossierClosed(d.status.clone()));
+    }
+    Ok(())
+}
+
+/// Commits stored files as attachments of `dossier`, each with its processing job, in one
+/// transaction that also drops the upload's `claims`; wakes the workers and counts them. A
+/// multipart request and a finished resumable upload both end here.
+pub(super) async fn commit(
+    st: &AppState,
+    dossier: &Dossier,
+    files: &[NewAttachment],
+    claims: UploadClaims,
+    actor: &Actor,
+) -> Result<Vec<Added>, AppError> {
+    let make_job = |id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job();
+    let added = st
+        .repo
+        .add_attachments(dossier, files, Some(claims.id()), &make_job, actor)
+        .await?;
+    claims.settle();
+    st.wake.notify_waiters();
+    for (a, f) in added.iter().zip(files) {
+        let result = if a.created { "accepted" } else { "duplicate" };
+        metrics::counter!("motcua_uploads_total", "result" => result).increment(1);
+        if a.created {
+            metrics::counter!("motcua_upload_bytes_total").increment(f.bytes);
+        }
+    }
+    Ok(added)
+}
+
+/// Why a file's content is refused, by multipart and resumable uploads alike.
+pub(super) const NOT_A_SUPPORTED_TYPE: &str =
+    "not a JPEG, PNG, TIFF or WebP image nor a PDF (judged by content)";
 
 /// Streams one file into the store. Limits end the whole request (413); a wrong type refuses
 /// only this file (its bytes are read and dropped so the next file can follow).
@@ -293,11 +320,7 @@ async fn receive(
                         writer = Some(w);
                     }
                     None => {
-                        refused = Some((
-                            AppError::FILE_UNSUPPORTED,
-                            "not a JPEG, PNG, TIFF or WebP image nor a PDF (judged by content)"
-                                .into(),
-                        ))
+                        refused = Some((AppError::FILE_UNSUPPORTED, NOT_A_SUPPORTED_TYPE.into()))
                     }
                 }
                 head = Vec::new();

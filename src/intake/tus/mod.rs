@@ -101,7 +101,7 @@ pub async fn create(
         .await?
         .ok_or(AppError::NotFound("dossier"))?;
     check_dossier_access(&actor, &dossier)?;
-    receive::check_open(&dossier)?;
+    super::upload::check_open(&dossier)?;
     let now = now_millis();
     let up = TusUpload {
         id: PartialId::random().to_string(),

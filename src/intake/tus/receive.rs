@@ -12,22 +12,14 @@ use tokio_util::sync::CancellationToken;
 use super::locks::LOCKS;
 use super::{Checksum, ResumableSha256, check_owner, expiry};
 use crate::decode::Format;
-use crate::domain::{Actor, Dossier, NewAttachment, now_millis};
-use crate::intake::upload::{SNIFF_BYTES, display_name, media_type};
+use crate::domain::{Actor, NewAttachment, now_millis};
+use crate::intake::upload::{
+    NOT_A_SUPPORTED_TYPE, SNIFF_BYTES, check_open, commit, display_name, media_type,
+};
 use crate::intake::{AppError, AppState, part_name};
 use crate::orphans::UploadClaims;
-use crate::queue::JobPayload;
 use crate::repo::{TusProgress, TusUpload};
 use crate::store::{BlobKey, PartialId, PartialWriter};
-
-/// A decided dossier takes no more papers.
-pub(super) fn check_open(d: &Dossier) -> Result<(), AppError> {
-    let state = crate::domain::workflow::DossierState::parse(&d.status);
-    if state.is_some_and(|s| s.is_final()) {
-        return Err(AppError::DossierClosed(d.status.clone()));
-    }
-    Ok(())
-}
 
 /// The caller's upload `id`; an unfinished one past its time is gone (410).
 pub(super) async fn load(st: &AppState, actor: &Actor, id: &str) -> Result<TusUpload, AppError> {
@@ -120,10 +112,7 @@ pub(super) async fn terminate(st: &AppState, actor: &Actor, id: &str) -> Result<
 }
 
 async fn remove(st: &AppState, up: &TusUpload) -> Result<(), AppError> {
-    let pid = PartialId::parse(&up.id).ok_or(AppError::NotFound("upload"))?;
-    st.store.delete_partial(&pid, &up.store_state).await?;
-    st.repo.delete_tus_upload(&up.id).await?;
-    Ok(())
+    Ok(crate::orphans::remove_upload(st.repo.as_ref(), st.store.as_ref(), up).await?)
 }
 
 /// How the body's reading ended.
@@ -249,7 +238,7 @@ fn unsupported() -> AppError {
     AppError::UnsupportedMediaType {
         rejected: vec![serde_json::json!({
             "code": AppError::FILE_UNSUPPORTED,
-            "message": "not a JPEG, PNG, TIFF or WebP image nor a PDF (judged by content)",
+            "message": NOT_A_SUPPORTED_TYPE,
         })],
     }
 }
@@ -297,27 +286,12 @@ async fn finish(st: &AppState, actor: &Actor, mut up: TusUpload) -> Result<TusUp
         bytes: blob.bytes,
         media_type: mime.to_string(),
     };
-    let make_job = |id| JobPayload::ProcessAttachment { attachment_id: id }.to_new_job();
-    let added = st
-        .repo
-        .add_attachments(&dossier, &[file], Some(claims.id()), &make_job, actor)
-        .await?;
-    claims.settle();
-    st.wake.notify_waiters();
-    let added = added
+    let added = commit(st, &dossier, &[file], claims, actor)
+        .await?
         .into_iter()
         .next()
         .ok_or_else(|| internal("no attachment added"))?;
-    let result = if added.created {
-        "accepted"
-    } else {
-        "duplicate"
-    };
-    metrics::counter!("motcua_uploads_total", "result" => result).increment(1);
     metrics::counter!("motcua_tus_uploads_total", "event" => "finished").increment(1);
-    if added.created {
-        metrics::counter!("motcua_upload_bytes_total").increment(length);
-    }
     let keep = now_millis() + st.cfg.tus.finished_keep_secs as i64 * 1000;
     st.repo
         .finish_tus_upload(&up.id, added.attachment.id, keep)
