@@ -8,6 +8,7 @@
 //! incomplete multipart uploads after a day).
 
 mod error;
+mod multipart;
 mod partial;
 mod writer;
 

@@ -10,11 +10,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use serde::{Deserialize, Serialize};
 
-use super::{Target, error, writer::sha256_b64};
+use super::{Target, error};
 use crate::store::{BlobKey, PartialId, PartialWriter, StoreError, StoredBlob};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -131,7 +130,7 @@ pub(super) async fn resume(
     }))
 }
 
-/// Sends `body` as part `n` of upload `up` to `key`, with its SHA-256 for the store to check.
+/// Sends `body` as part `n` of upload `up` to `key`; the record of it that the state keeps.
 async fn upload_part(
     t: &Target,
     key: &str,
@@ -139,24 +138,12 @@ async fn upload_part(
     n: i32,
     body: Vec<u8>,
 ) -> Result<Part, StoreError> {
-    let sum = sha256_b64(&body);
     let size = body.len() as u64;
-    let out = t
-        .client
-        .upload_part()
-        .bucket(&t.bucket)
-        .key(key)
-        .upload_id(up)
-        .part_number(n)
-        .checksum_sha256(&sum)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|e| error::map("UploadPart", key, e))?;
+    let done = t.upload_part(key, up, n, body).await?;
     Ok(Part {
         n,
-        etag: out.e_tag().map(str::to_owned),
-        sha256: sum,
+        etag: done.e_tag().map(str::to_owned),
+        sha256: done.checksum_sha256().unwrap_or_default().to_string(),
         size,
     })
 }
@@ -175,21 +162,8 @@ struct S3Partial {
 impl S3Partial {
     async fn send_part(&mut self, body: Vec<u8>) -> Result<(), StoreError> {
         let key = data_key(&self.t, &self.id);
-        let c = &self.t.client;
         if self.state.upload.is_none() {
-            let out = c
-                .create_multipart_upload()
-                .bucket(&self.t.bucket)
-                .key(&key)
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                .send()
-                .await
-                .map_err(|e| error::map("CreateMultipartUpload", &key, e))?;
-            let up = out.upload_id().unwrap_or_default().to_string();
-            if up.is_empty() {
-                return Err(StoreError::Backend("no multipart upload id".into()));
-            }
-            self.state.upload = Some(up);
+            self.state.upload = Some(self.t.create_multipart(&key).await?);
             self.started_upload = true;
         }
         let up = self.state.upload.clone().expect("started above");
@@ -312,19 +286,7 @@ pub(super) async fn finish(
                         .build()
                 })
                 .collect();
-            t.client
-                .complete_multipart_upload()
-                .bucket(&t.bucket)
-                .key(&data)
-                .upload_id(up)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(completed))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| error::map("CompleteMultipartUpload", &data, e))?;
+            t.complete_multipart(&data, up, completed).await?;
             data
         }
     };

@@ -12,12 +12,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::{Target, error};
+use super::Target;
 use crate::store::{BlobKey, BlobWriter, StoreError, StoredBlob};
 
 /// CopyObject copies at most this much; config validation keeps originals below it.
@@ -101,22 +100,8 @@ impl S3Writer {
 
     /// Sends `part` as the next part, starting the multipart upload first if needed.
     async fn send_part(&mut self, part: Vec<u8>) -> Result<(), StoreError> {
-        let c = &self.t.client;
         if self.upload.is_none() {
-            let out = c
-                .create_multipart_upload()
-                .bucket(&self.t.bucket)
-                .key(&self.tmp_key)
-                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                .send()
-                .await
-                .map_err(|e| error::map("CreateMultipartUpload", &self.tmp_key, e))?;
-            let id = out.upload_id().unwrap_or_default().to_string();
-            if id.is_empty() {
-                return Err(StoreError::Backend(
-                    "S3 CreateMultipartUpload returned no upload id".into(),
-                ));
-            }
+            let id = self.t.create_multipart(&self.tmp_key).await?;
             self.guard.left = Leftover::Multipart {
                 key: self.tmp_key.clone(),
                 upload_id: id.clone(),
@@ -128,25 +113,11 @@ impl S3Writer {
         }
         let up = self.upload.as_mut().expect("started above");
         let number = up.parts.len() as i32 + 1;
-        let sum = sha256_b64(&part);
-        let out = c
-            .upload_part()
-            .bucket(&self.t.bucket)
-            .key(&self.tmp_key)
-            .upload_id(&up.id)
-            .part_number(number)
-            .checksum_sha256(&sum)
-            .body(ByteStream::from(part))
-            .send()
-            .await
-            .map_err(|e| error::map("UploadPart", &self.tmp_key, e))?;
-        up.parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag().map(str::to_owned))
-                .checksum_sha256(sum)
-                .build(),
-        );
+        let done = self
+            .t
+            .upload_part(&self.tmp_key, &up.id, number, part)
+            .await?;
+        up.parts.push(done);
         Ok(())
     }
 
@@ -158,19 +129,8 @@ impl S3Writer {
         }
         let up = self.upload.take().expect("multipart started");
         self.t
-            .client
-            .complete_multipart_upload()
-            .bucket(&self.t.bucket)
-            .key(&self.tmp_key)
-            .upload_id(&up.id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(up.parts))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| error::map("CompleteMultipartUpload", &self.tmp_key, e))?;
+            .complete_multipart(&self.tmp_key, &up.id, up.parts)
+            .await?;
         self.guard.left = Leftover::Object {
             key: self.tmp_key.clone(),
         };
