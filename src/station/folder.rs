@@ -129,13 +129,17 @@ pub fn move_to(root: &Path, rel: &str, to: &str) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+/// SHA-256 of a file, streamed on a blocking thread.
+pub async fn sha256_file(path: PathBuf) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex::encode(h.finalize()))
+    tokio::task::spawn_blocking(move || {
+        let mut f = std::fs::File::open(path)?;
+        let mut h = Sha256::new();
+        std::io::copy(&mut f, &mut h)?;
+        Ok(hex::encode(h.finalize()))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 #[cfg(test)]

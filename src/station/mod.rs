@@ -115,8 +115,7 @@ async fn enqueue_ready(
     let queued: std::collections::HashSet<String> =
         spool.queued_paths().await?.into_iter().collect();
     for f in ready.into_iter().filter(|f| !queued.contains(&f.rel)) {
-        let path = root.join(&f.rel);
-        let sha = tokio::task::spawn_blocking(move || folder::sha256_file(&path)).await??;
+        let sha = folder::sha256_file(root.join(&f.rel)).await?;
         spool
             .enqueue(NewFile {
                 path: &f.rel,
@@ -185,11 +184,7 @@ async fn attempt(
     let mtime = meta.modified().map(folder::mtime_ms).unwrap_or(0);
     if meta.len() != f.bytes as u64 || mtime != f.mtime_ms {
         // Changed since it was queued: what the server has of it is stale.
-        let p = path.clone();
-        let sha = tokio::task::spawn_blocking(move || folder::sha256_file(&p))
-            .await
-            .map_err(retry)?
-            .map_err(retry)?;
+        let sha = folder::sha256_file(path.clone()).await.map_err(retry)?;
         spool
             .restart(f.id, meta.len(), mtime, &sha)
             .await

@@ -175,12 +175,7 @@ pub(super) fn a_station_sends_its_hot_folder_through_drops_kills_and_outages(sit
     // Killed mid-upload of a big file, then started again: it goes on from the server's
     // offset, and what the server had is not sent again.
     proxy.throttle(1_500_000);
-    let big = {
-        let img = image::load_from_memory(&b).unwrap().to_rgb8();
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Tiff).unwrap();
-        out.into_inner()
-    };
+    let big = super::tus::rgb_tiff(&b);
     let before = proxy.upstream_bytes();
     drop_file(&hot, &format!("{code}/big.tif"), &big);
     wait_for("a third of the big file sent", dir, 60, || {

@@ -31,13 +31,19 @@ fn clients() -> PathBuf {
 
 /// A dev corpus page as an uncompressed RGB TIFF: over 10 MB, more than one S3 part.
 fn big_tiff(site: &Site, page: &str) -> PathBuf {
-    let img = image::open(corpus(page)).unwrap().to_rgb8();
     let out = site
         .path()
         .join(page.replace(".png", ".tif").replace(".jpg", ".tif"));
-    img.save_with_format(&out, image::ImageFormat::Tiff)
-        .unwrap();
+    std::fs::write(&out, rgb_tiff(&std::fs::read(corpus(page)).unwrap())).unwrap();
     out
+}
+
+/// An image file as an uncompressed RGB TIFF (several times its size).
+pub(super) fn rgb_tiff(image_file: &[u8]) -> Vec<u8> {
+    let img = image::load_from_memory(image_file).unwrap().to_rgb8();
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Tiff).unwrap();
+    out.into_inner()
 }
 
 /// PNG pages of the dev corpus of at least 3.5 megapixels.
